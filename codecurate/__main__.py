@@ -1,0 +1,3 @@
+from codecurate.cli import main
+
+raise SystemExit(main())

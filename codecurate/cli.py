@@ -1,0 +1,116 @@
+"""``codecurate <stage> ...``: one subcommand per stage plus ``pipeline``.
+
+Each stage module defines a config dataclass and ``run(cfg) -> dict`` (the summary). Only the chosen stage is
+imported, so ``codecurate --help`` is instant and heavy libraries load only when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Any
+
+from codecurate import __version__
+from codecurate.config import add_dataclass_arguments, parse
+from codecurate.errors import UserError
+
+# stage -> (module, config class, one-line help). A literal dict: the whole CLI at a glance.
+STAGES: dict[str, tuple[str, str, str]] = {
+    "mine": ("codecurate.curate.mine", "MineConfig", "extract <docstring, code> pairs into CodeSearchNet records"),
+    "curate": ("codecurate.curate.coreset", "CurateConfig", "embed records and select a diverse coreset"),
+    "generate": ("codecurate.generate.loop", "GenerateConfig", "turn a coreset into validated instruction data"),
+    "finetune": ("codecurate.finetune.train", "FinetuneConfig", "LoRA / full SFT on instruction data (TRL + PEFT)"),
+    "eval": ("codecurate.eval.harness", "EvalConfig", "pass@k on HumanEval, MBPP, HumanEvalPack, MultiPL-E"),
+    "pipeline": ("codecurate.pipeline", "PipelineConfig", "run all stages from one YAML config"),
+}
+
+
+def make_parser(stage: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codecurate",
+        description="Build small, diverse, validated instruction datasets for code LLMs.",
+    )
+    parser.add_argument("--version", action="version", version=f"codecurate {__version__}")
+    sub = parser.add_subparsers(dest="stage", metavar="STAGE")
+    for name, (module, cls_name, help_) in STAGES.items():
+        if name != stage:
+            sub.add_parser(name, help=help_)
+            continue
+        mod = importlib.import_module(module)
+        sp = sub.add_parser(
+            name,
+            help=help_,
+            description=mod.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sp.add_argument("--config", help="YAML file with defaults for this stage (flags override it)")
+        group = sp.add_mutually_exclusive_group()
+        group.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors and summary")
+        group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+        add_dataclass_arguments(sp, getattr(mod, cls_name))
+    return parser
+
+
+def _chosen_stage(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def print_summary(stage: str, summary: dict[str, Any], indent: int = 0) -> None:
+    if indent == 0:
+        print(f"\n{stage} summary")
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            print(" " * (indent + 2) + f"{key}:")
+            print_summary(stage, value, indent + 2)
+        else:
+            if isinstance(value, float):
+                value = f"{value:.4g}"
+            print(" " * (indent + 2) + f"{key}: {value}")
+
+
+def setup_logging(quiet: bool, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s" if not verbose else "%(levelname)s %(name)s: %(message)s")
+    # Library chatter (HTTP, tokenizers) is noise at INFO.
+    for noisy in ("httpx", "urllib3", "filelock", "datasets", "transformers", "sentence_transformers", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if quiet:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm >= 4.66 reads TQDM_* environment overrides
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    stage = _chosen_stage(argv)
+    if stage is not None and stage not in STAGES:
+        stage = None  # let argparse report the invalid choice
+    try:
+        parser = make_parser(stage)
+    except ImportError as e:
+        print(f"codecurate {stage}: error: cannot load stage: {e}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
+    if args.stage is None:
+        parser.print_help()
+        return 0
+    setup_logging(args.quiet, args.verbose)
+    module, cls_name, _ = STAGES[args.stage]
+    mod = importlib.import_module(module)
+    try:
+        cfg = parse(getattr(mod, cls_name), args, section=args.stage)
+        summary = mod.run(cfg)
+    except UserError as e:
+        print(f"codecurate {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"codecurate {args.stage}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    if summary:
+        print_summary(args.stage, summary)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
