@@ -1,0 +1,94 @@
+"""Helpers the benchmark modules share: locating and reading their files, and turning model text into code."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from codecurate.errors import UserError, at
+from codecurate.io import check_fields, iter_records
+
+_FENCE = re.compile(r"```[ \t]*([\w+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
+
+
+def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str] = ()) -> Path:
+    """The first of `names` found in `data_dir` or one of its `subdirs` (users point at a file or a folder)."""
+    root = Path(data_dir)
+    if root.is_file() and root.name in names:
+        return root
+    if not root.is_dir():
+        raise UserError(f"{root}: --data-dir is not a folder")
+    for folder in (root, *(root / s for s in subdirs)):
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    where = ", ".join(str(root / s) for s in ("", *subdirs))
+    raise UserError(f"{root}: none of {', '.join(names)} found (looked in {where})")
+
+
+def read_docs(path: Path, required: Sequence[str]) -> list[dict]:
+    """Records of a benchmark file (JSONL, JSONL.gz, Parquet, or a JSON array); missing fields name file:line."""
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UserError(f"{path}: cannot read benchmark file: {e}") from None
+        if isinstance(data, list):
+            for i, record in enumerate(data, start=1):
+                if not isinstance(record, dict):
+                    raise UserError(f"{at(path, i)}: expected a JSON object, got {type(record).__name__}")
+                check_fields(record, required, path, i)
+            return data
+    return [r for _, r in iter_records(path, required)]
+
+
+def check_size(docs: list[dict], expected: int | None, source: object) -> None:
+    """Refuse a file whose size is not the published one: a train split or a truncated copy changes every score."""
+    if expected is not None and len(docs) != expected:
+        raise UserError(
+            f"{source}: expected {expected} problems, found {len(docs)}; is this the right file and split "
+            "(for a quick run on part of it use --limit)?"
+        )
+
+
+def truncate(text: str, stop_words: Sequence[str]) -> str:
+    """Cut a raw completion at the earliest stop word (the backend may not have applied them all)."""
+    cut = len(text)
+    for word in stop_words:
+        i = text.find(word)
+        if i != -1:
+            cut = min(cut, i)
+    return text[:cut]
+
+
+def extract_code(text: str, must_contain: str | None = None) -> str:
+    """Code from a chat answer: the fenced block that mentions `must_contain` (else the first), or the whole text.
+
+    Chat models wrap code in Markdown fences and add prose around it; an unclosed fence (the answer hit the
+    token limit) still yields what was written.
+    """
+    blocks = [m.group(2) for m in _FENCE.finditer(text)]
+    if not blocks:
+        return text
+    if must_contain:
+        for block in blocks:
+            if must_contain in block:
+                return block
+    return blocks[0]
+
+
+def python_prefix(prompt: str, entry_point: str) -> str:
+    """What a Python prompt defines before `entry_point` (imports, helpers), to put before a full function."""
+    m = re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", prompt, re.M)
+    return prompt[: m.start()] if m else ""
+
+
+def defines_python(code: str, entry_point: str) -> bool:
+    return re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.M) is not None
+
+
+def defines_js(code: str, entry_point: str) -> bool:
+    name = re.escape(entry_point)
+    return re.search(rf"\bfunction\s+{name}\b|\b(?:const|let|var)\s+{name}\s*=", code) is not None

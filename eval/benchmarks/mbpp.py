@@ -1,0 +1,85 @@
+"""MBPP: Mostly Basic Python Problems, crowd-sourced tasks with three assert tests each.
+
+Paper: Austin et al. 2021, "Program Synthesis with Large Language Models", https://arxiv.org/abs/2108.07732
+Source: https://github.com/google-research/google-research/tree/master/mbpp (CC-BY-4.0); Hub:
+``google-research-datasets/mbpp`` (configs ``full`` and ``sanitized``).
+
+Variants: ``mbpp`` = sanitized (``sanitized-mbpp.json``, 257 test problems), ``mbpp:full`` (``mbpp.jsonl``, 500
+test problems). The test split is task_ids 11-510 (1-10 are few-shot prompts, 511+ train/validation). The prompt
+shows the description and the first test, as in the paper, so the model learns the function name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from codecurate.eval.benchmarks.common import check_size, extract_code, find_file, read_docs, truncate
+
+from codecurate.errors import UserError
+
+CITATION = """@article{austin2021program,
+  title={Program Synthesis with Large Language Models},
+  author={Jacob Austin and Augustus Odena and Maxwell Nye and Maarten Bosma and others},
+  journal={arXiv preprint arXiv:2108.07732},
+  year={2021}
+}"""
+STOP_WORDS = ["\nassert", '\n"""', "\nprint(", "\nif __name__", "\n```"]
+VARIANTS = {
+    # variant: (file names, description field, Hub config, test-split size)
+    "sanitized": (["sanitized-mbpp.json", "sanitized-mbpp.jsonl"], "prompt", "sanitized", 257),
+    "full": (["mbpp.jsonl"], "text", "full", 500),
+}
+TEST_IDS = range(11, 511)
+
+
+def load(data_dir: str | Path | None = None, variant: str | None = None) -> list[dict]:
+    """Test-split problems from `data_dir` (a folder holding the files, or ``mbpp/`` under it) or the Hub."""
+    variant = variant or "sanitized"
+    if variant not in VARIANTS:
+        raise UserError(f"mbpp: unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    names, text_field, hub_config, size = VARIANTS[variant]
+    required = ("task_id", text_field, "code", "test_list")
+    if data_dir is not None:
+        source = find_file(data_dir, names, ["mbpp"])
+        docs = [d for d in read_docs(source, required) if int(d["task_id"]) in TEST_IDS]
+    else:
+        from datasets import load_dataset
+
+        source = f"google-research-datasets/mbpp ({hub_config}, test)"
+        docs = [dict(d) for d in load_dataset("google-research-datasets/mbpp", hub_config, split="test")]
+    check_size(docs, size, source)
+    for d in docs:
+        d["text"] = d[text_field]
+        d["task_id"] = f"Mbpp/{d['task_id']}"
+    return docs
+
+
+def _setup(doc: dict) -> str:
+    imports = "\n".join(doc.get("test_imports") or [])
+    return "\n".join(s for s in (imports, doc.get("test_setup_code") or "") if s)
+
+
+def prompt(doc: dict) -> str:
+    return f'"""\n{doc["text"]}\n{doc["test_list"][0]}\n"""\n'
+
+
+def instruction(doc: dict) -> str:
+    return (
+        f"{doc['text']}\nYour code should pass this test:\n{doc['test_list'][0]}\n"
+        "Answer with the Python code in one ```python code block."
+    )
+
+
+def extract(doc: dict, text: str, style: str) -> str:
+    if style == "completion":
+        return truncate(text, STOP_WORDS)
+    return extract_code(text, must_contain="def ")
+
+
+def program(doc: dict, completion: str) -> tuple[str, str]:
+    tests = "\n".join(doc["test_list"])
+    return f"{_setup(doc)}\n{completion}\n\n{tests}\n", "python"
+
+
+def canonical(doc: dict) -> str:
+    return doc["code"]
