@@ -1,0 +1,88 @@
+"""Per-language adapters for the sandbox: file name, run (and compile) command, runtime, memory-error markers.
+
+A program is always one whole file (prompt + completion + tests for MultiPL-E, function + assertions for our
+tasks), so an adapter only has to say how to run a file. How a *test* is written in each language lives in
+``values.py`` (literals) and in ``ASSERT_TEMPLATES`` here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+
+from codecurate.errors import UserError
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    file_name: str  # the program is written to this file inside the sandbox dir
+    run: tuple[str, ...]  # argv; "{file}" is replaced by the file name, "{python}" by this interpreter
+    runtime: str  # the executable that must exist, else the run is "skipped"
+    compile: tuple[str, ...] | None = None  # argv run first in the same dir; a non-zero exit is a "fail"
+    # Text in stderr that means the program ran out of memory (status "memory" instead of "fail").
+    memory_markers: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = field(default=())
+
+    def runtime_path(self) -> str | None:
+        return sys.executable if self.runtime == "{python}" else shutil.which(self.runtime)
+
+    def argv(self, template: tuple[str, ...]) -> list[str]:
+        exe = self.runtime_path() or self.runtime
+        return [a.replace("{file}", self.file_name).replace("{python}", exe) for a in template]
+
+
+LANGUAGES: dict[str, Language] = {
+    lang.name: lang
+    for lang in (
+        # -s: no user site-packages, so what runs does not depend on the invoking user's home.
+        Language("python", "main.py", ("{python}", "-s", "{file}"), "{python}", None, ("MemoryError",), ("py",)),
+        Language(
+            "javascript",
+            "main.js",
+            ("node", "{file}"),
+            "node",
+            None,
+            ("heap out of memory", "Fatal process out of memory", "RangeError: Array buffer allocation failed"),
+            ("js", "node"),
+        ),
+        Language("lua", "main.lua", ("lua5.4", "{file}"), "lua5.4", None, ("not enough memory",), ("lua5.4",)),
+    )
+}
+_ALIASES = {alias: lang.name for lang in LANGUAGES.values() for alias in lang.aliases}
+
+# How one equality test is written; {actual} is a call expression, {expected} a literal from values.py.
+ASSERT_TEMPLATES: dict[str, str] = {
+    "python": "assert {actual} == {expected}",
+    # Deep equality without a library: node's assert module ships with node.
+    "javascript": "require('assert').deepStrictEqual({actual}, {expected});",
+    "lua": "assert(deep_equal({actual}, {expected}))",
+}
+
+# Helpers a test file needs before its assertions (Lua has no deep equality of tables).
+TEST_PRELUDES: dict[str, str] = {
+    "python": "",
+    "javascript": "",
+    "lua": """local function deep_equal(a, b)
+  if type(a) ~= type(b) then return false end
+  if type(a) ~= "table" then return a == b end
+  for k, v in pairs(a) do if not deep_equal(v, b[k]) then return false end end
+  for k, _ in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+""",
+}
+
+
+def canonical_name(language: str) -> str:
+    """The adapter's name for ``language`` (case-insensitive, aliases allowed); UserError when unknown."""
+    key = language.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in LANGUAGES:
+        raise UserError(f"unknown language {language!r}; known: {', '.join(sorted(LANGUAGES))}")
+    return key
+
+
+def get_language(language: str) -> Language:
+    return LANGUAGES[canonical_name(language)]

@@ -1,0 +1,333 @@
+"""Run untrusted programs (generated code, tests) in a separate, limited process, and report what happened.
+
+    from codecurate.generate.sandbox import execute, Limits
+    execute("assert 1 + 1 == 2", "python", Limits(timeout_s=5)).status   # "pass"
+
+Every run gets a fresh temp dir, a scrubbed environment (HOME and TMPDIR point into that dir), wall-clock and CPU
+limits, address-space, file-size and process-count limits, and capped output. A hung or crashing program is
+killed with its whole process group and reported; nothing here raises for a bad program.
+
+Isolation modes (probed once per process, see ``isolation()``):
+
+``namespace`` (running as root with util-linux ``unshare``/``setpriv``, as in CI):
+  covered: new network namespace (no interface but a downed loopback, so every connect fails, 127.0.0.1
+  included); new pid namespace with its own /proc (no other process is visible, and when the run ends the
+  kernel kills every process left in it, daemonised or not); new mount namespace where /tmp, /var/tmp,
+  /dev/shm and /run/lock are replaced by empty read-only tmpfs and only the run's dir is writable; the program
+  runs as a fresh unprivileged uid per run (so RLIMIT_NPROC bites, root-owned files are read-only to it and it
+  cannot signal the caller or other runs) with no capabilities and ``no_new_privs`` (setuid binaries gain
+  nothing).
+``rlimits`` (not root, or no ``unshare``): rlimits, scrubbed env, private HOME/TMPDIR, and for Python only a
+  ``sitecustomize`` that makes socket connect/bind raise. RLIMIT_NPROC is set to the user's current task count
+  plus ``max_procs``.
+  NOT covered there: the program runs as the calling user, so it can write anywhere that user can, reach the
+  network from other languages or via ``_socket``, and signal the caller.
+
+Not covered in any mode: syscall filtering (no seccomp), disk usage beyond the per-file size limit inside the
+run's dir, CPU starvation of other processes within the limits, reading world-readable files, kernel exploits.
+Use a VM or container for truly hostile code at scale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import resource
+import secrets
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from codecurate.generate.languages import get_language
+
+log = logging.getLogger(__name__)
+
+Status = Literal["pass", "fail", "timeout", "memory", "crash", "sandbox-error", "skipped"]
+
+
+@dataclass
+class Limits:
+    timeout_s: float = 10.0  # wall clock
+    cpu_s: float | None = None  # defaults to timeout_s
+    memory_mb: int = 1024  # address space
+    file_size_mb: int = 16
+    max_procs: int = 64  # processes + threads of the sandbox uid (node alone starts ~10 threads)
+    max_output_bytes: int = 64_000  # stdout and stderr each; a run that writes more is killed ("fail")
+    network: bool = False
+
+
+@dataclass
+class ExecutionResult:
+    status: Status
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    duration_s: float
+    detail: str = ""  # e.g. "runtime 'lua5.4' not installed" for skipped
+
+
+# Directories any user may write to; in namespace mode each is hidden under an empty root-owned tmpfs.
+_WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+# Fresh uids, one per run, from a range no distribution hands out to real users.
+_UID_BASE, _UID_SPAN = 1_000_000, 1_000_000
+
+# Runs as root inside the new namespaces: hide the world-writable dirs, bring the run's dir back (through an fd
+# opened before it was hidden; -c stops mount resolving the fd link to the now-empty path), then drop to the
+# run's uid. sh stays pid 1, so the program is an ordinary process that rlimits and self-signals affect.
+_NS_SCRIPT = r"""set -e
+w=$1; u=$2; n=$3; shift 3
+exec 3<"$w"
+while [ "$n" -gt 0 ]; do mount -t tmpfs -o size=16k,mode=0755,nosuid,nodev,noexec none "$1"; shift; n=$((n-1)); done
+mkdir -p "$w"
+mount -c --bind /proc/self/fd/3 "$w"
+exec 3<&-
+cd "$w"
+set +e
+setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs --bounding-set=-all -- "$@"
+exit $?
+"""
+
+# Python-only network block for the rlimits mode; loaded by site.py from PYTHONPATH.
+_SOCKET_GUARD = """import socket as _s
+def _blocked(*args, **kwargs):
+    raise OSError(101, "network disabled by the codecurate sandbox")
+for _name in ("connect", "connect_ex", "bind", "sendto", "sendmsg"):
+    setattr(_s.socket, _name, _blocked)
+_s.create_connection = _blocked
+"""
+
+
+@functools.cache
+def isolation() -> str:
+    """ "namespace" when unshare + setpriv work here (root), else "rlimits"; checked once per process."""
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
+        return "rlimits"
+    try:
+        probe = subprocess.run(
+            [*_unshare_argv(), "sh", "-c", "mount -t tmpfs none /tmp && setpriv --reuid=65534 --regid=65534 "
+             "--clear-groups --no-new-privs -- true"],
+            capture_output=True, timeout=10,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.warning("sandbox: namespaces unavailable (%s); falling back to rlimits", e)
+        return "rlimits"
+    if probe.returncode != 0:
+        log.warning("sandbox: namespaces unavailable (%s); falling back to rlimits", probe.stderr.decode()[-200:])
+        return "rlimits"
+    return "namespace"
+
+
+def _unshare_argv(network: bool = False) -> list[str]:
+    return ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", *([] if network else ["--net"])]
+
+
+def _set_limits(limits: Limits, nproc: int) -> None:
+    """preexec_fn: only plain syscalls here (it runs between fork and exec)."""
+    cpu = int(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s) + 1
+    mem = limits.memory_mb * 1024 * 1024
+    fsize = limits.file_size_mb * 1024 * 1024
+    for res, value in (
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),  # soft: SIGXCPU, hard: SIGKILL
+        (resource.RLIMIT_AS, (mem, mem)),
+        (resource.RLIMIT_FSIZE, (fsize, fsize)),
+        (resource.RLIMIT_NPROC, (nproc, nproc)),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ):
+        resource.setrlimit(res, value)
+
+
+def _user_tasks() -> int:
+    """Tasks (processes and threads) of this uid now: RLIMIT_NPROC counts them all, not just the sandbox's."""
+    uid, n = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    n += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue
+    return n
+
+
+def _env(workdir: str, extra_path: str | None = None) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": workdir,
+        "TMPDIR": workdir,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    if extra_path:
+        env["PYTHONPATH"] = extra_path
+    return env
+
+
+def _read_capped(proc: subprocess.Popen, limits: Limits, deadline: float) -> tuple[bytes, bytes, str]:
+    """Drain stdout/stderr until exit, the deadline, or the output cap; returns (out, err, why-killed or "")."""
+    bufs = {proc.stdout: bytearray(), proc.stderr: bytearray()}
+    sel = selectors.DefaultSelector()
+    for f in bufs:
+        sel.register(f, selectors.EVENT_READ)
+    why = ""
+    try:
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                why = "timeout"
+                break
+            for key, _ in sel.select(timeout=left):
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                buf = bufs[key.fileobj]
+                buf += chunk
+                if len(buf) > limits.max_output_bytes:
+                    why = "output"
+            if why:
+                break
+    finally:
+        sel.close()
+    return bytes(bufs[proc.stdout]), bytes(bufs[proc.stderr]), why
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _decode(data: bytes, cap: int) -> str:
+    text = data[:cap].decode("utf-8", errors="replace")
+    return text + f"\n... [truncated {len(data) - cap} bytes]" if len(data) > cap else text
+
+
+def _run_once(argv: list[str], workdir: str, limits: Limits, markers: tuple[str, ...], mode: str) -> ExecutionResult:
+    uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
+    guard = None
+    if mode == "namespace":
+        masks = [d for d in _WORLD_WRITABLE if os.path.isdir(d) and not os.path.islink(d)]
+        full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, str(uid), str(len(masks))]
+        full += [*masks, *argv]
+        nproc = limits.max_procs
+        for root, dirs, files in os.walk(workdir):
+            for name in [*dirs, *files, ""]:
+                os.chown(os.path.join(root, name) if name else root, uid, uid)
+    else:
+        full = argv
+        nproc = _user_tasks() + limits.max_procs
+        if not limits.network:
+            guard = os.path.join(workdir, ".sandbox-guard")
+            os.makedirs(guard, exist_ok=True)
+            Path(guard, "sitecustomize.py").write_text(_SOCKET_GUARD)
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            full, cwd=workdir, env=_env(workdir, guard), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=lambda: _set_limits(limits, nproc),
+        )  # fmt: skip
+    except OSError as e:
+        return ExecutionResult("sandbox-error", None, "", "", 0.0, f"could not start {argv[0]!r}: {e}")
+    try:
+        out, err, why = _read_capped(proc, limits, start + limits.timeout_s)
+        if why:
+            _kill(proc)
+        else:
+            # Pipes closed but the process may linger (closed its fds): give it what is left of the deadline.
+            try:
+                proc.wait(timeout=max(0.0, start + limits.timeout_s - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                why = "timeout"
+                _kill(proc)
+        rc = proc.wait()
+    finally:
+        _kill(proc)  # whatever is left of the group (in namespace mode the pid namespace already took it all)
+        for f in (proc.stdout, proc.stderr):
+            f.close()
+    duration = time.monotonic() - start
+    cap = limits.max_output_bytes
+    stdout, stderr = _decode(out, cap), _decode(err, cap)
+    # In namespace mode sh (pid 1 of the run) reports a signalled program as 128 + signal, like a shell does.
+    sig = -rc if rc < 0 else (rc - 128 if mode == "namespace" and 128 < rc < 128 + 65 else 0)
+    if why == "timeout":
+        return ExecutionResult("timeout", None, stdout, stderr, duration, f"wall-clock limit {limits.timeout_s:g}s")
+    if why == "output":
+        return ExecutionResult("fail", None, stdout, stderr, duration, f"output over {cap} bytes; killed")
+    if rc == 0:
+        return ExecutionResult("pass", 0, stdout, stderr, duration)
+    if any(m in stderr for m in markers):
+        return ExecutionResult("memory", rc, stdout, stderr, duration, f"memory limit {limits.memory_mb} MB")
+    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and _cpu_exceeded(limits, duration)):
+        return ExecutionResult("timeout", rc, stdout, stderr, duration, "cpu-time limit")
+    if sig:
+        return ExecutionResult("crash", rc, stdout, stderr, duration, f"killed by {signal.Signals(sig).name}")
+    return ExecutionResult("fail", rc, stdout, stderr, duration)
+
+
+def _cpu_exceeded(limits: Limits, duration: float) -> bool:
+    return duration >= (limits.cpu_s if limits.cpu_s is not None else limits.timeout_s)
+
+
+def execute(
+    program: str, language: str = "python", limits: Limits | None = None, files: dict[str, str] | None = None
+) -> ExecutionResult:
+    """Run ``program`` as one whole file of ``language`` in a fresh sandbox; never raises for a bad program.
+
+    ``files`` are extra files (relative path -> text) written beside the program. An unknown language raises
+    UserError; a known one whose runtime is missing gives status "skipped".
+    """
+    limits = limits or Limits()
+    lang = get_language(language)
+    if lang.runtime_path() is None:
+        return ExecutionResult("skipped", None, "", "", 0.0, f"runtime {lang.runtime!r} not installed")
+    mode = isolation()
+    workdir = tempfile.mkdtemp(prefix="codecurate-sbx-")
+    try:
+        os.chmod(workdir, 0o755)
+        for rel, text in {**(files or {}), lang.file_name: program}.items():
+            path = os.path.normpath(os.path.join(workdir, rel))
+            if os.path.isabs(rel) or not path.startswith(workdir + os.sep):
+                raise ValueError(f"sandbox file {rel!r} is not a relative path inside the run's dir")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            Path(path).write_text(text, encoding="utf-8")
+        if lang.compile:
+            built = _run_once(lang.argv(lang.compile), workdir, limits, lang.memory_markers, mode)
+            if built.status != "pass":
+                built.detail = f"compile: {built.detail or built.status}"
+                if built.status == "fail":
+                    built.detail = "compile error"
+                return built
+        return _run_once(lang.argv(lang.run), workdir, limits, lang.memory_markers, mode)
+    except OSError as e:
+        return ExecutionResult("sandbox-error", None, "", "", 0.0, f"{type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def execute_many(
+    jobs: list[tuple[str, str]], limits: Limits | None = None, workers: int | None = None, progress: bool = False
+) -> list[ExecutionResult]:
+    """Run (program, language) pairs on a bounded pool; results in the order of ``jobs``.
+
+    Threads suffice: each run is a child process, and the parent thread only waits on its pipes.
+    """
+    if not jobs:
+        return []
+    workers = workers or max(1, min(len(jobs), os.cpu_count() or 1))
+    from tqdm.auto import tqdm
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = pool.map(lambda job: execute(job[0], job[1], limits), jobs)
+        return list(tqdm(results, total=len(jobs), desc="sandbox", disable=not progress, file=sys.stderr))
