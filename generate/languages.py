@@ -9,9 +9,21 @@ from __future__ import annotations
 
 import shutil
 import sys
+import sysconfig
 from dataclasses import dataclass, field
 
 from codecurate.errors import UserError
+
+# -S skips site.py, which in an editable-install venv costs ~15 ms a run (its .pth finders import pathlib and
+# re); PYTHONPATH gives back site-packages without the .pth hooks, and this puts back what programs still
+# expect from site: exit()/quit() and a sitecustomize (the sandbox's socket guard in rlimits mode).
+_PY_BOOT = (
+    "import runpy, site, sys\n"
+    "site.setquit()\n"
+    "try:\n    import sitecustomize\nexcept ImportError:\n    pass\n"
+    "sys.argv = sys.argv[1:]\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class Language:
     # Text in stderr that means the program ran out of memory (status "memory" instead of "fail").
     memory_markers: tuple[str, ...] = ()
     aliases: tuple[str, ...] = field(default=())
+    env: tuple[tuple[str, str], ...] = ()  # extra environment for the program (the sandbox scrubs the rest)
 
     def runtime_path(self) -> str | None:
         return sys.executable if self.runtime == "{python}" else shutil.which(self.runtime)
@@ -36,8 +49,16 @@ class Language:
 LANGUAGES: dict[str, Language] = {
     lang.name: lang
     for lang in (
-        # -s: no user site-packages, so what runs does not depend on the invoking user's home.
-        Language("python", "main.py", ("{python}", "-s", "{file}"), "{python}", None, ("MemoryError",), ("py",)),
+        Language(
+            "python",
+            "main.py",
+            ("{python}", "-S", "-c", _PY_BOOT, "{file}"),
+            "{python}",
+            None,
+            ("MemoryError",),
+            ("py",),
+            (("PYTHONPATH", sysconfig.get_paths()["purelib"]),),
+        ),
         Language(
             "javascript",
             "main.js",

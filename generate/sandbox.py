@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from codecurate.generate.languages import get_language
+from codecurate.generate.languages import Language, get_language
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +81,22 @@ _WORLD_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 # Fresh uids, one per run, from a range no distribution hands out to real users.
 _UID_BASE, _UID_SPAN = 1_000_000, 1_000_000
 
-# Runs as root inside the new namespaces: hide the world-writable dirs, bring the run's dir back (through an fd
-# opened before it was hidden; -c stops mount resolving the fd link to the now-empty path), then drop to the
-# run's uid. sh stays pid 1, so the program is an ordinary process that rlimits and self-signals affect.
+# Runs as root inside the new namespaces. One `mount -a` over a per-run fstab (one exec instead of five: each
+# mount(8) costs ~3 ms) hides the world-writable dirs and brings the run's dir back through fd 3, opened before
+# it was hidden (-c stops mount resolving that fd link to the now-empty path). Then drop to the run's uid. sh
+# stays pid 1, so the program is an ordinary process that rlimits and its own signals affect.
 _NS_SCRIPT = r"""set -e
-w=$1; u=$2; n=$3; shift 3
-exec 3<"$w"
-while [ "$n" -gt 0 ]; do mount -t tmpfs -o size=16k,mode=0755,nosuid,nodev,noexec none "$1"; shift; n=$((n-1)); done
-mkdir -p "$w"
-mount -c --bind /proc/self/fd/3 "$w"
-exec 3<&-
-cd "$w"
+exec 3<"$1" 4<"$2"
+mount -a -c -T /proc/self/fd/4
+exec 3<&- 4<&-
+cd "$1"
+u=$3; shift 3
 set +e
 setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs --bounding-set=-all -- "$@"
 exit $?
 """
+_TMPFS = "none {} tmpfs size=16k,mode=0755,nosuid,nodev,noexec 0 0\n"
+
 
 # Python-only network block for the rlimits mode; loaded by site.py from PYTHONPATH.
 _SOCKET_GUARD = """import socket as _s
@@ -114,8 +115,8 @@ def isolation() -> str:
         return "rlimits"
     try:
         probe = subprocess.run(
-            [*_unshare_argv(), "sh", "-c", "mount -t tmpfs none /tmp && setpriv --reuid=65534 --regid=65534 "
-             "--clear-groups --no-new-privs -- true"],
+            [*_unshare_argv(), "sh", "-c", "mount -c -t tmpfs none /tmp && setpriv --reuid=65534 --regid=65534 "
+             "--clear-groups --no-new-privs --bounding-set=-all -- true"],
             capture_output=True, timeout=10,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -159,7 +160,7 @@ def _user_tasks() -> int:
     return n
 
 
-def _env(workdir: str, extra_path: str | None = None) -> dict[str, str]:
+def _env(workdir: str, extra: tuple[tuple[str, str], ...], guard: str | None) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": workdir,
@@ -170,8 +171,9 @@ def _env(workdir: str, extra_path: str | None = None) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "PYTHONIOENCODING": "utf-8",
     }
-    if extra_path:
-        env["PYTHONPATH"] = extra_path
+    env.update(extra)
+    if guard:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (guard, env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -214,13 +216,15 @@ def _decode(data: bytes, cap: int) -> str:
     return text + f"\n... [truncated {len(data) - cap} bytes]" if len(data) > cap else text
 
 
-def _run_once(argv: list[str], workdir: str, limits: Limits, markers: tuple[str, ...], mode: str) -> ExecutionResult:
+def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mode: str) -> ExecutionResult:
     uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
     guard = None
     if mode == "namespace":
+        mounts = os.path.join(os.path.dirname(workdir), "mounts")  # beside the run's dir: the program never sees it
         masks = [d for d in _WORLD_WRITABLE if os.path.isdir(d) and not os.path.islink(d)]
-        full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, str(uid), str(len(masks))]
-        full += [*masks, *argv]
+        fstab = "".join(_TMPFS.format(d) for d in masks) + f"/proc/self/fd/3 {workdir} none bind,X-mount.mkdir 0 0\n"
+        Path(mounts).write_text(fstab)
+        full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, mounts, str(uid), *argv]
         nproc = limits.max_procs
         for root, dirs, files in os.walk(workdir):
             for name in [*dirs, *files, ""]:
@@ -235,7 +239,7 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, markers: tuple[str,
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            full, cwd=workdir, env=_env(workdir, guard), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            full, cwd=workdir, env=_env(workdir, lang.env, guard), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True, preexec_fn=lambda: _set_limits(limits, nproc),
         )  # fmt: skip
     except OSError as e:
@@ -267,7 +271,7 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, markers: tuple[str,
         return ExecutionResult("fail", None, stdout, stderr, duration, f"output over {cap} bytes; killed")
     if rc == 0:
         return ExecutionResult("pass", 0, stdout, stderr, duration)
-    if any(m in stderr for m in markers):
+    if any(m in stderr for m in lang.memory_markers):
         return ExecutionResult("memory", rc, stdout, stderr, duration, f"memory limit {limits.memory_mb} MB")
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and _cpu_exceeded(limits, duration)):
         return ExecutionResult("timeout", rc, stdout, stderr, duration, "cpu-time limit")
@@ -293,9 +297,11 @@ def execute(
     if lang.runtime_path() is None:
         return ExecutionResult("skipped", None, "", "", 0.0, f"runtime {lang.runtime!r} not installed")
     mode = isolation()
-    workdir = tempfile.mkdtemp(prefix="codecurate-sbx-")
+    base = tempfile.mkdtemp(prefix="codecurate-sbx-")
+    workdir = os.path.join(base, "run")
     try:
-        os.chmod(workdir, 0o755)
+        os.chmod(base, 0o755)
+        os.mkdir(workdir, 0o755)
         for rel, text in {**(files or {}), lang.file_name: program}.items():
             path = os.path.normpath(os.path.join(workdir, rel))
             if os.path.isabs(rel) or not path.startswith(workdir + os.sep):
@@ -303,17 +309,17 @@ def execute(
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")
         if lang.compile:
-            built = _run_once(lang.argv(lang.compile), workdir, limits, lang.memory_markers, mode)
+            built = _run_once(lang.argv(lang.compile), workdir, limits, lang, mode)
             if built.status != "pass":
                 built.detail = f"compile: {built.detail or built.status}"
                 if built.status == "fail":
                     built.detail = "compile error"
                 return built
-        return _run_once(lang.argv(lang.run), workdir, limits, lang.memory_markers, mode)
+        return _run_once(lang.argv(lang.run), workdir, limits, lang, mode)
     except OSError as e:
         return ExecutionResult("sandbox-error", None, "", "", 0.0, f"{type(e).__name__}: {e}")
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def execute_many(

@@ -1,0 +1,119 @@
+"""Hostile programs (tests/evil_programs): each must end as a reported non-pass within its limits, leaving no
+process and no file behind. Each evil program exits 0 only if its attack worked, so "pass" means a breach."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from codecurate.generate.sandbox import ExecutionResult, Limits, execute, isolation
+from conftest import REPO
+
+EVIL = REPO / "tests" / "evil_programs"
+needs_namespace = pytest.mark.skipif(isolation() != "namespace", reason="needs root + unshare (namespace mode)")
+
+
+def _procs_with(marker: str) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() == marker:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def run_evil(name: str, limits: Limits, **subs: object) -> tuple[ExecutionResult, str]:
+    """Run evil program ``name`` with its placeholders filled; assert nothing with its marker survives."""
+    marker = f"ev{uuid.uuid4().hex[:13]}"  # a process name (comm) holds 15 characters
+    program = (EVIL / f"{name}.py").read_text().replace("MARKER", marker)
+    for key, value in subs.items():
+        program = program.replace(key, str(value))
+    started = time.monotonic()
+    result = execute(program, "python", limits)
+    # The run's own wall limit plus slack for the kill and a loaded machine.
+    assert time.monotonic() - started < limits.timeout_s + 5
+    deadline = time.monotonic() + 3
+    while _procs_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _procs_with(marker) == [], f"processes of {name} outlived the run"
+    return result, marker
+
+
+def test_fork_bomb_is_stopped_by_process_limit():
+    result, _ = run_evil("fork_bomb", Limits(timeout_s=5, max_procs=16))
+    assert result.status != "pass"
+    assert "BlockingIOError" in result.stderr or result.status == "timeout", result
+
+
+def test_memory_bomb_reports_memory():
+    result, _ = run_evil("memory_bomb", Limits(timeout_s=10, memory_mb=256))
+    assert result.status == "memory", result
+
+
+def test_infinite_loop_and_escaped_child_are_killed():
+    result, _ = run_evil("infinite_loop", Limits(timeout_s=1))
+    assert result.status == "timeout"
+    assert result.duration_s < 4
+
+
+def test_unbounded_output_is_capped_and_killed():
+    limits = Limits(timeout_s=10, max_output_bytes=10_000)
+    result, _ = run_evil("unbounded_output", limits)
+    assert result.status == "fail" and "output over" in result.detail
+    assert len(result.stdout) < 10_000 + 100  # the cap plus the truncation note
+    assert result.duration_s < 5
+
+
+@needs_namespace
+def test_loopback_connection_fails():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.setblocking(False)
+        result, _ = run_evil("socket_connect", Limits(timeout_s=10), HOST="127.0.0.1", PORT=server.getsockname()[1])
+        with pytest.raises(BlockingIOError):
+            server.accept()  # nothing ever connected
+    assert result.status == "fail" and "blocked" in result.stderr
+
+
+@needs_namespace
+def test_public_address_connection_fails():
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): a documentation address, so no real host is ever contacted.
+    result, _ = run_evil("socket_connect", Limits(timeout_s=10), HOST="192.0.2.1", PORT=80)
+    assert result.status == "fail" and "blocked" in result.stderr
+    assert result.duration_s < 5  # unreachable at once, not a connect timeout
+
+
+@needs_namespace
+def test_no_file_outside_the_run_dir(tmp_path):
+    name = f"codecurate-evil-{uuid.uuid4().hex}"
+    targets = [Path.home() / name, Path("/tmp") / name, Path("/var/tmp") / name, Path("/dev/shm") / name]
+    targets.append(tmp_path / name)  # a root-owned dir of the test run
+    result, _ = run_evil("write_outside", Limits(timeout_s=10), TARGETS=[str(t) for t in targets])
+    assert result.status == "fail", result
+    assert [t for t in targets if t.exists()] == []
+    assert result.stdout.count("blocked") == len(targets)
+
+
+@needs_namespace
+def test_environment_secrets_are_not_visible(monkeypatch):
+    secret = f"SECRET-{uuid.uuid4().hex}"
+    monkeypatch.setenv("CODECURATE_FAKE_TOKEN", secret)
+    result, _ = run_evil("read_secrets", Limits(timeout_s=10))
+    assert result.status == "fail", result
+    assert secret not in result.stdout + result.stderr
+    assert "CODECURATE_FAKE_TOKEN" not in result.stdout
+
+
+@needs_namespace
+def test_killing_the_parent_fails():
+    result, _ = run_evil("kill_parent", Limits(timeout_s=10), PARENT_PID=os.getpid())
+    assert result.status == "fail", result
+    assert result.stdout.count("blocked") == 2
