@@ -3,6 +3,7 @@ process and no file behind. Each evil program exits 0 only if its attack worked,
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -10,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from codecurate.generate.sandbox import ExecutionResult, Limits, execute, isolation
 from conftest import REPO
 
@@ -29,14 +29,13 @@ def _procs_with(marker: str) -> list[int]:
     return found
 
 
-def run_evil(name: str, limits: Limits, **subs: object) -> tuple[ExecutionResult, str]:
-    """Run evil program ``name`` with its placeholders filled; assert nothing with its marker survives."""
+def run_evil(name: str, limits: Limits, **settings: object) -> tuple[ExecutionResult, str]:
+    """Run evil program ``name`` with ``settings`` in its evil.json; assert nothing with its marker survives."""
     marker = f"ev{uuid.uuid4().hex[:13]}"  # a process name (comm) holds 15 characters
-    program = (EVIL / f"{name}.py").read_text().replace("MARKER", marker)
-    for key, value in subs.items():
-        program = program.replace(key, str(value))
+    program = (EVIL / f"{name}.py").read_text()
+    settings = json.dumps({"marker": marker, **settings})
     started = time.monotonic()
-    result = execute(program, "python", limits)
+    result = execute(program, "python", limits, files={"evil.json": settings})
     # The run's own wall limit plus slack for the kill and a loaded machine.
     assert time.monotonic() - started < limits.timeout_s + 5
     deadline = time.monotonic() + 3
@@ -77,7 +76,7 @@ def test_loopback_connection_fails():
         server.bind(("127.0.0.1", 0))
         server.listen()
         server.setblocking(False)
-        result, _ = run_evil("socket_connect", Limits(timeout_s=10), HOST="127.0.0.1", PORT=server.getsockname()[1])
+        result, _ = run_evil("socket_connect", Limits(timeout_s=10), host="127.0.0.1", port=server.getsockname()[1])
         with pytest.raises(BlockingIOError):
             server.accept()  # nothing ever connected
     assert result.status == "fail" and "blocked" in result.stderr
@@ -86,7 +85,7 @@ def test_loopback_connection_fails():
 @needs_namespace
 def test_public_address_connection_fails():
     # 192.0.2.1 is TEST-NET-1 (RFC 5737): a documentation address, so no real host is ever contacted.
-    result, _ = run_evil("socket_connect", Limits(timeout_s=10), HOST="192.0.2.1", PORT=80)
+    result, _ = run_evil("socket_connect", Limits(timeout_s=10), host="192.0.2.1", port=80)
     assert result.status == "fail" and "blocked" in result.stderr
     assert result.duration_s < 5  # unreachable at once, not a connect timeout
 
@@ -96,7 +95,7 @@ def test_no_file_outside_the_run_dir(tmp_path):
     name = f"codecurate-evil-{uuid.uuid4().hex}"
     targets = [Path.home() / name, Path("/tmp") / name, Path("/var/tmp") / name, Path("/dev/shm") / name]
     targets.append(tmp_path / name)  # a root-owned dir of the test run
-    result, _ = run_evil("write_outside", Limits(timeout_s=10), TARGETS=[str(t) for t in targets])
+    result, _ = run_evil("write_outside", Limits(timeout_s=10), targets=[str(t) for t in targets])
     assert result.status == "fail", result
     assert [t for t in targets if t.exists()] == []
     assert result.stdout.count("blocked") == len(targets)
@@ -114,6 +113,6 @@ def test_environment_secrets_are_not_visible(monkeypatch):
 
 @needs_namespace
 def test_killing_the_parent_fails():
-    result, _ = run_evil("kill_parent", Limits(timeout_s=10), PARENT_PID=os.getpid())
+    result, _ = run_evil("kill_parent", Limits(timeout_s=10), parent_pid=os.getpid())
     assert result.status == "fail", result
     assert result.stdout.count("blocked") == 2

@@ -1,13 +1,17 @@
-import os, sys
+import json
+import os
+import sys
 
-# Name this process (and so every fork of it) after the test's marker, which finds leftovers from outside.
+# The test's settings; "marker" names this process (and so every fork of it), which finds leftovers from outside.
+with open("evil.json") as f:
+    ARGS = json.load(f)
 with open("/proc/self/comm", "w") as comm:
-    comm.write("MARKER")
+    comm.write(ARGS["marker"])
 # Exits 0 only if a signal reached the test runner or the sandbox's parent.
 import signal
 
 hit = []
-for pid in (PARENT_PID, os.getppid()):
+for pid in (ARGS["parent_pid"], os.getppid()):
     try:
         os.kill(pid, signal.SIGKILL)
         hit.append(pid)

@@ -1,11 +1,14 @@
-import os, sys
+import json
+import sys
 
-# Name this process (and so every fork of it) after the test's marker, which finds leftovers from outside.
+# The test's settings; "marker" names this process (and so every fork of it), which finds leftovers from outside.
+with open("evil.json") as f:
+    ARGS = json.load(f)
 with open("/proc/self/comm", "w") as comm:
-    comm.write("MARKER")
+    comm.write(ARGS["marker"])
 # Exits 0 only if a file could be created outside the run's dir.
 made = []
-for path in TARGETS:
+for path in ARGS["targets"]:
     try:
         with open(path, "w") as f:
             f.write("pwned")
