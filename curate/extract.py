@@ -29,6 +29,8 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any
 
+from codecurate.errors import UserError
+
 LANGUAGES = ("python", "javascript", "java", "go", "ruby", "php")
 EXTENSIONS = {
     ".py": "python",
@@ -209,9 +211,13 @@ def parser_for(language: str) -> Any:
     try:
         lang = tree_sitter.Language(getattr(importlib.import_module(module), fn)())
     except ImportError:
-        import tree_sitter_language_pack
+        try:
+            import tree_sitter_language_pack
 
-        lang = tree_sitter_language_pack.get_language(language)
+            lang = tree_sitter_language_pack.get_language(language)
+        except Exception as e:  # ImportError, or the pack's DownloadError when offline
+            wheel = module.replace("_", "-")
+            raise UserError(f"no tree-sitter grammar for {language} ({e}); install it: pip install {wheel}") from None
     return tree_sitter.Parser(lang)
 
 

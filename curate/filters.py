@@ -59,7 +59,8 @@ def minhash_keep(texts: list[str], threshold: float = 0.85, num_perm: int = 128,
         return []
     from datasketch import MinHash, MinHashLSH
 
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # datasketch cannot band for thresholds near 1; a lower LSH threshold only adds candidates, checked below.
+    lsh = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
     kept_hashes: dict[str, MinHash] = {}
     keep: list[bool] = []
     for i, text in enumerate(texts):
