@@ -1,0 +1,217 @@
+"""Texts to L2-normalised float32 embeddings with sentence-transformers, cached on disk so reruns are free.
+
+Cache layout (one folder per encoder setting, so a different model, precision or sequence length never mixes)::
+
+    <cache>/<key>/info.json            encoder, backend, max_seq_length, dim
+    <cache>/<key>/<chunk>.npy          (m, d) float32, normalised rows
+    <cache>/<key>/<chunk>.keys.npy     (m, 16) uint8: sha256(text)[:16] of each row, written last (the commit mark)
+
+Texts are deduplicated by hash and the missing ones embedded in chunks of ``chunk_size``; each chunk is written
+atomically as soon as it is done. A killed run loses at most the chunk in flight, and the rerun forms the same
+remaining chunks in the same order, so it produces the same vectors as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from codecurate.errors import UserError
+from codecurate.io import atomic_write, sha256_text
+from codecurate.models import cache_dir, resolve_encoder
+
+log = logging.getLogger(__name__)
+
+EmbedField = Literal["code", "docstring", "both"]
+Backend = Literal["auto", "fp32", "bf16"]
+
+
+def texts_for(records: Sequence[dict], field: EmbedField = "code") -> list[str]:
+    """The text to embed per record: its code, its docstring, or docstring then code without the docstring."""
+    if field == "code":
+        return [r["code"] for r in records]
+    if field == "docstring":
+        return [r.get("docstring") or "" for r in records]
+    return [f"{r.get('docstring') or ''}\n{r.get('code_no_docstring') or r['code']}".strip() for r in records]
+
+
+def text_digests(texts: Sequence[str]) -> np.ndarray:
+    """(N, 16) uint8: the first 16 bytes of sha256 of each text (collisions are astronomically unlikely)."""
+    out = np.empty((len(texts), 16), dtype=np.uint8)
+    for i, t in enumerate(texts):
+        out[i] = np.frombuffer(hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()[:16], dtype=np.uint8)
+    return out
+
+
+def _has_cpu_bf16() -> bool:
+    # Native bf16 matmuls (AVX512-BF16 or AMX) make bf16 several times faster; without them it is slower than fp32.
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_backend(backend: Backend, device: str) -> str:
+    """``auto`` is bf16 on a GPU or a CPU with native bf16 (nearest-neighbour agreement with fp32 >= 95%, see
+    bench/embedding.py), else fp32."""
+    if backend != "auto":
+        return backend
+    return "bf16" if device.startswith("cuda") or (device == "cpu" and _has_cpu_bf16()) else "fp32"
+
+
+def load_encoder(name: str, backend: str = "fp32", device: str = "cpu", max_seq_length: int = 0) -> Any:
+    """A SentenceTransformer on `device` in the given precision; ``max_seq_length=0`` keeps the model's own."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_encoder(name)
+    kwargs = {"dtype": torch.bfloat16} if backend == "bf16" else {}
+    try:
+        model = SentenceTransformer(path, device=device, model_kwargs=kwargs)
+    except (OSError, ValueError) as e:
+        raise UserError(f"encoder {name!r}: cannot load: {str(e).splitlines()[0]}") from None
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def encode(model: Any, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """(len(texts), d) float32 unit rows. sentence-transformers sorts each call's texts by length, so batches
+    hold similar lengths and little padding (a larger chunk is a better bucketing)."""
+    emb = model.encode(
+        list(texts), batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False, normalize_embeddings=False
+    )
+    emb = emb.float().cpu().numpy()
+    # Normalise in float32 after the (possibly bf16) forward pass.
+    return emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+
+
+def cache_key(encoder: str, backend: str, max_seq_length: int) -> str:
+    return sha256_text("v1", encoder, backend, str(max_seq_length))[:16]
+
+
+class EmbeddingCache:
+    """Chunked on-disk store of text-hash -> vector for one encoder setting (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike, key: str, info: dict[str, Any]):
+        self.dir = Path(root) / key
+        self.info = info
+        self.index: dict[bytes, tuple[Path, int]] = {}
+        if self.dir.is_dir():
+            for keys_file in sorted(self.dir.glob("*.keys.npy")):
+                emb_file = keys_file.with_name(keys_file.name[: -len(".keys.npy")] + ".npy")
+                if not emb_file.exists():
+                    continue  # keys are written last, so this cannot happen unless files were removed by hand
+                keys = np.load(keys_file)
+                for row, k in enumerate(keys):
+                    self.index[k.tobytes()] = (emb_file, row)
+
+    def lookup(self, digests: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Fill ``out[i]`` for every cached digest; return the boolean mask of hits."""
+        hit = np.zeros(len(digests), dtype=bool)
+        by_file: dict[Path, list[tuple[int, int]]] = {}
+        for i, d in enumerate(digests):
+            where = self.index.get(d.tobytes())
+            if where is not None:
+                by_file.setdefault(where[0], []).append((i, where[1]))
+                hit[i] = True
+        for path, pairs in by_file.items():
+            arr = np.load(path, mmap_mode="r")
+            dst, src = np.array(pairs).T
+            out[dst] = arr[src]
+        return hit
+
+    def add(self, digests: np.ndarray, emb: np.ndarray) -> None:
+        """Write one chunk atomically: vectors first, then the keys that make it visible."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        info_path = self.dir / "info.json"
+        if not info_path.exists():
+            with atomic_write(info_path) as fh:
+                json.dump(self.info, fh)
+        name = hashlib.sha256(digests.tobytes()).hexdigest()[:24]
+        with atomic_write(self.dir / f"{name}.npy", "wb") as fh:
+            np.save(fh, emb.astype(np.float32))
+        with atomic_write(self.dir / f"{name}.keys.npy", "wb") as fh:
+            np.save(fh, digests)
+        for row, k in enumerate(digests):
+            self.index[k.tobytes()] = (self.dir / f"{name}.npy", row)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    encoder: str = "minilm",
+    backend: Backend = "auto",
+    device: str = "auto",
+    batch_size: int = 32,
+    max_seq_length: int = 0,
+    cache: str | os.PathLike | None = None,
+    chunk_size: int = 2048,
+    use_cache: bool = True,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embed `texts`, reusing and extending the on-disk cache. Returns ``((N, d) float32 unit rows, stats)``.
+
+    stats: ``embedded`` (texts encoded by this call), ``cached`` (texts found in the cache, duplicates included),
+    ``unique`` (distinct texts), ``backend``, ``device``, ``cache_dir``.
+    """
+    from tqdm.auto import tqdm
+
+    device = resolve_device(device)
+    backend = resolve_backend(backend, device)
+    digests = text_digests(texts)
+    _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
+    order = np.sort(first)  # first occurrence of each distinct text, in input order
+    udig = digests[order]
+    store = EmbeddingCache(
+        Path(cache) if cache else cache_dir() / "embeddings",
+        cache_key(encoder, backend, max_seq_length),
+        {"encoder": encoder, "backend": backend, "max_seq_length": max_seq_length},
+    )
+    model = None
+    uemb: np.ndarray | None = None
+    hit = np.zeros(len(order), dtype=bool)
+    if use_cache and store.index:
+        dim = int(np.load(next(iter(store.index.values()))[0], mmap_mode="r").shape[1])
+        uemb = np.zeros((len(order), dim), dtype=np.float32)
+        hit = store.lookup(udig, uemb)
+    missing = np.flatnonzero(~hit)
+    if len(missing):
+        model = load_encoder(encoder, backend, device, max_seq_length)
+        with tqdm(total=len(missing), desc="embed", unit="text") as bar:
+            for s in range(0, len(missing), chunk_size):
+                part = missing[s : s + chunk_size]
+                emb = encode(model, [texts[order[i]] for i in part], batch_size)
+                if uemb is None:
+                    uemb = np.zeros((len(order), emb.shape[1]), dtype=np.float32)
+                uemb[part] = emb
+                if use_cache:
+                    store.add(udig[part], emb)
+                bar.update(len(part))
+    assert uemb is not None
+    stats = {
+        "embedded": int(len(missing)),
+        "cached": int(len(texts) - np.isin(inverse.ravel(), missing).sum()),
+        "unique": int(len(order)),
+        "backend": backend,
+        "device": device,
+        "cache_dir": str(store.dir),
+    }
+    # np.unique sorts digests; map each text to its position among first occurrences in input order.
+    pos = np.empty(len(order), dtype=np.int64)
+    pos[np.argsort(first)] = np.arange(len(order))
+    return uemb[pos[inverse.ravel()]], stats

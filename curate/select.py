@@ -1,0 +1,244 @@
+"""Coreset selection on embedding arrays: k-center greedy, k-means representatives, random.
+
+Every function takes ``X``: an ``(N, d)`` float32 array of L2-normalised rows (a ``np.memmap`` works: the pool is
+read in row chunks of ``chunk_rows``, so memory beyond the pool is O(N) plus one chunk) and returns
+``(indices, stats)``: ``indices`` is an ``(n,)`` int64 array of unique pool rows in selection order, ``stats`` a
+dict whose ``cluster`` and ``distance`` arrays are aligned with ``indices``.
+
+Distances are cosine distances, ``1 - cos(x, y)``, which on unit vectors equal ``||x - y||^2 / 2``: a monotone
+function of the Euclidean distance, so the farthest-point order is the same under both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+CHUNK_ROWS = 65536  # 65536 x 384 float32 = 96 MiB per temporary block
+
+
+def _chunks(n: int, size: int) -> range:
+    return range(0, n, max(1, size))
+
+
+def _dots(X: np.ndarray, rows: np.ndarray | None, v: np.ndarray, chunk_rows: int) -> np.ndarray:
+    """``X[rows] @ v`` (all rows when ``rows`` is None), computed chunk by chunk so a memmap is never copied whole."""
+    m = X.shape[0] if rows is None else len(rows)
+    out = np.empty(m, dtype=np.float32)
+    for s in _chunks(m, chunk_rows):
+        e = min(m, s + chunk_rows)
+        block = X[s:e] if rows is None else X[rows[s:e]]
+        out[s:e] = block @ v
+    return out
+
+
+def _unique_in_order(rows: np.ndarray | list[int] | None) -> np.ndarray:
+    arr = np.asarray(rows if rows is not None else [], dtype=np.int64)
+    return arr[np.sort(np.unique(arr, return_index=True)[1])]
+
+
+def _to_euclid(dots: np.ndarray) -> np.ndarray:
+    # ||x - y|| = sqrt(2 - 2 x.y) for unit vectors; clip guards against rounding just above 1.
+    return np.sqrt(np.maximum(2.0 - 2.0 * dots, 0.0, dtype=np.float32))
+
+
+def nearest_selected(
+    X: np.ndarray, selected: np.ndarray, chunk_rows: int = CHUNK_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every pool row, the position in ``selected`` of its nearest selected row and the cosine distance to it.
+
+    Exact search (FAISS ``IndexFlatIP``), pool streamed in chunks. Returns ``(assign (N,) int64, dist (N,) float32)``.
+    """
+    import faiss
+
+    index = faiss.IndexFlatIP(X.shape[1])
+    index.add(np.ascontiguousarray(X[np.asarray(selected)], dtype=np.float32))
+    assign = np.empty(X.shape[0], dtype=np.int64)
+    dist = np.empty(X.shape[0], dtype=np.float32)
+    for s in _chunks(X.shape[0], chunk_rows):
+        block = np.ascontiguousarray(X[s : s + chunk_rows], dtype=np.float32)
+        sims, ids = index.search(block, 1)
+        assign[s : s + len(block)] = ids[:, 0]
+        dist[s : s + len(block)] = np.maximum(1.0 - sims[:, 0], 0.0)
+    return assign, dist
+
+
+def kcenter(
+    X: np.ndarray,
+    n: int,
+    seed: int = 0,
+    initial: np.ndarray | list[int] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    prune: bool = True,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Greedy farthest-point selection (Gonzalez 1985; Sener & Savarese 2018, arXiv:1708.00489).
+
+    Start from ``initial`` (rows already chosen, kept first in the output) or one row drawn by
+    ``np.random.default_rng(seed)``; then repeatedly add ``argmax_i min_{c in S} ||x_i - c||``. The result is a
+    2-approximation of the optimal covering radius.
+
+    ``prune=True`` skips the rows that cannot move closer to the new centre ``c``: a row ``x`` whose nearest centre
+    is ``a`` has ``||x - c|| >= ||a - c|| - ||x - a||``, so if ``||a - c|| >= 2 r_a`` (``r_a`` the largest distance
+    of a row assigned to ``a``), none of ``a``'s rows improves. Late picks touch a small fraction of the pool, which
+    is where the time goes. ``prune=False`` is the plain one-pass-per-pick version (same picks).
+
+    stats: ``cluster`` (own rank), ``distance`` (cosine distance to the nearest earlier pick when chosen; NaN for
+    the first pick and for ``initial`` rows), ``assign`` (N,) rank of each row's nearest pick, ``min_distance`` (N,)
+    cosine distance to it, ``covering_radius``, ``rows_scanned`` (total rows whose distance was computed).
+    """
+    N = X.shape[0]
+    if not 0 < n <= N:
+        raise ValueError(f"n must be in 1..{N}, got {n}")
+    picks = [int(i) for i in _unique_in_order(initial)]
+    if len(picks) > n:
+        raise ValueError(f"{len(picks)} initial rows but n = {n}")
+    centers = np.empty((n, X.shape[1]), dtype=np.float32)
+    radius = np.zeros(n, dtype=np.float32)  # r_a: largest Euclidean distance among rows assigned to centre a
+    # Euclidean distance to the nearest centre; chosen rows hold -1 so argmax never returns them, even when the
+    # pool has fewer distinct vectors than n and every remaining distance is 0.
+    mind = np.full(N, np.inf, dtype=np.float32)
+    assign = np.full(N, -1, dtype=np.int64)
+    pick_dist = np.full(n, np.nan, dtype=np.float32)
+    scanned = 0
+
+    def add(row: int, k: int) -> None:
+        nonlocal scanned
+        c = np.asarray(X[row], dtype=np.float32)
+        centers[k] = c
+        rows, live = None, None
+        if prune and k > 0:
+            # Slack of 1e-4 keeps float32 rounding from pruning a row whose distance ties.
+            live = _to_euclid(centers[:k] @ c) < 2.0 * radius[:k] + 1e-4
+            if live.mean() < 0.5:
+                rows = np.flatnonzero(live[assign])
+            else:
+                live = None  # most centres are live: one straight pass is cheaper than gathering rows
+        d = _to_euclid(_dots(X, rows, c, chunk_rows))
+        scanned += N if rows is None else len(rows)
+        if rows is None:
+            better = d < mind
+            mind[better], assign[better] = d[better], k
+            mind[row], assign[row] = -1.0, k
+            radius[: k + 1] = 0.0
+            np.maximum.at(radius, assign, mind)
+        else:
+            better = d < mind[rows]
+            idx = rows[better]
+            mind[idx], assign[idx] = d[better], k
+            mind[row], assign[row] = -1.0, k
+            # Only centres that lost rows (all of them were scanned) and the new one change radius.
+            radius[:k][live] = 0.0
+            radius[k] = 0.0
+            np.maximum.at(radius, assign[rows], mind[rows])
+
+    for k, row in enumerate(picks):
+        add(row, k)
+    if not picks:
+        picks.append(int(np.random.default_rng(seed).integers(N)))
+        add(picks[0], 0)
+    while len(picks) < n:
+        row = int(np.argmax(mind))
+        pick_dist[len(picks)] = float(mind[row]) ** 2 / 2.0
+        picks.append(row)
+        add(row, len(picks) - 1)
+    cos_min = np.where(mind < 0, 0.0, mind**2 / 2.0).astype(np.float32)
+    stats = {
+        "cluster": np.arange(n),
+        "distance": pick_dist,
+        "assign": assign,
+        "min_distance": cos_min,
+        "covering_radius": float(cos_min.max()),
+        "rows_scanned": scanned,
+    }
+    return np.asarray(picks, dtype=np.int64), stats
+
+
+def kmeans(
+    X: np.ndarray, n: int, seed: int = 0, niter: int = 20, chunk_rows: int = CHUNK_ROWS
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Spherical k-means with k = n (FAISS), then the row nearest each centroid among that centroid's members.
+
+    Every row belongs to one cluster, so the representatives are unique. A cluster left empty (duplicate rows,
+    or n close to N) takes the nearest row to its centroid that no other cluster has taken; so exactly n unique
+    rows come back. Order: largest cluster first (a prefix is a sensible smaller coreset).
+
+    stats: ``cluster`` (k-means cluster id), ``distance`` (cosine distance of the pick to its centroid),
+    ``cluster_size`` (members of each pick's cluster), ``empty_clusters``, ``inertia`` (FAISS objective).
+    """
+    import faiss
+
+    N, d = X.shape
+    if not 0 < n <= N:
+        raise ValueError(f"n must be in 1..{N}, got {n}")
+    # FAISS subsamples 256 rows per centroid for training; read only those from a memmap.
+    cap = min(N, 256 * n)
+    rng = np.random.default_rng(seed)
+    train_rows = np.sort(rng.choice(N, cap, replace=False)) if cap < N else np.arange(N)
+    train = np.ascontiguousarray(X[train_rows], dtype=np.float32)
+    km = faiss.Kmeans(
+        d, n, niter=niter, seed=seed, spherical=True, max_points_per_centroid=256, min_points_per_centroid=1
+    )
+    km.train(train)
+    centroids = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
+    index = faiss.IndexFlatIP(d)
+    index.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    labels = np.empty(N, dtype=np.int64)
+    sims = np.empty(N, dtype=np.float32)
+    for s in _chunks(N, chunk_rows):
+        block = np.ascontiguousarray(X[s : s + chunk_rows], dtype=np.float32)
+        sim, lab = index.search(block, 1)
+        labels[s : s + len(block)], sims[s : s + len(block)] = lab[:, 0], sim[:, 0]
+    sizes = np.bincount(labels, minlength=n)
+    # Nearest member per cluster: sort by (label, -sim, row) and keep the first row of each label.
+    order = np.lexsort((np.arange(N), -sims, labels))
+    first = order[np.r_[True, labels[order][1:] != labels[order][:-1]]]
+    rep = np.full(n, -1, dtype=np.int64)
+    rep[labels[first]] = first
+    rep_sim = np.full(n, np.nan, dtype=np.float32)
+    rep_sim[labels[first]] = sims[first]
+    empty = np.flatnonzero(rep < 0)
+    if len(empty):
+        taken = np.zeros(N, dtype=bool)
+        taken[rep[rep >= 0]] = True
+        # Among a centroid's n nearest rows at most n - 1 are taken, so each search yields a free row.
+        flat = faiss.IndexFlatIP(d)
+        for s in _chunks(N, chunk_rows):
+            flat.add(np.ascontiguousarray(X[s : s + chunk_rows], dtype=np.float32))
+        nn_sim, nn_ids = flat.search(np.ascontiguousarray(centroids[empty], dtype=np.float32), min(n, N))
+        for j, c in enumerate(empty):
+            free = np.flatnonzero(~taken[nn_ids[j]])[0]
+            rep[c], rep_sim[c] = nn_ids[j, free], nn_sim[j, free]
+            taken[rep[c]] = True
+    rank = np.lexsort((np.arange(n), -sizes))
+    stats = {
+        "cluster": rank,
+        "distance": np.maximum(1.0 - rep_sim[rank], 0.0),
+        "cluster_size": sizes[rank],
+        "empty_clusters": int(len(empty)),
+        "inertia": float(km.obj[-1]) if len(km.obj) else float("nan"),
+    }
+    return rep[rank], stats
+
+
+def random_subset(
+    X: np.ndarray, n: int, seed: int = 0, initial: np.ndarray | list[int] | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Uniform sample without replacement from ``np.random.default_rng(seed)``: the baseline.
+
+    ``initial`` rows come first. stats: ``cluster`` (own rank), ``distance`` (NaN: random picks are not ordered by
+    distance).
+    """
+    N = X.shape[0]
+    if not 0 < n <= N:
+        raise ValueError(f"n must be in 1..{N}, got {n}")
+    init = _unique_in_order(initial)
+    if len(init) > n:
+        raise ValueError(f"{len(init)} initial rows but n = {n}")
+    rest = np.setdiff1d(np.arange(N), init)
+    extra = np.random.default_rng(seed).choice(rest, n - len(init), replace=False)
+    picks = np.concatenate([init, extra]).astype(np.int64)
+    return picks, {"cluster": np.arange(n), "distance": np.full(n, np.nan, dtype=np.float32)}
+
+
+METHODS = {"kcenter": kcenter, "kmeans": kmeans, "random": random_subset}
