@@ -1,0 +1,156 @@
+"""After the loop: dedup and decontaminate the accepted set, export it, write the report and the manifest.
+
+The report counts come from the output files, not from this process, so they describe the whole result even
+when it was built over several resumed runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from codecurate.config import to_dict
+from codecurate.io import JsonlAppender, write_json, write_jsonl
+from codecurate.manifest import write_manifest
+from codecurate.timer import Timings
+
+STAGE_COUNT = {
+    "parse": "parse_failed",
+    "rules": "rule_rejected",
+    "discriminator": "disc_rejected",
+    "validation": "validation_failed",
+    "duplicate": "duplicates",
+    "contaminated": "contaminated",
+    "backend": "backend_failed",
+}
+COUNT_KEYS = (
+    "requested", "generated", "backend_failed", "parse_failed", "rule_rejected", "disc_rejected", "accepted",
+    "validation_failed", "duplicates", "contaminated", "written",
+)  # fmt: skip
+
+
+def filter_accepted(cfg: Any, out: Path, rejected_path: Path, timings: Timings) -> tuple[list[dict], dict[str, int]]:
+    """Rewrite the output without duplicates and contaminated examples; those move to the rejected file."""
+    from codecurate.generate.decontam import Index, decontaminate, load_benchmark
+    from codecurate.generate.dedup import dedup
+
+    with JsonlAppender(out) as acc:
+        records = acc.existing
+    removed: list[dict] = []
+    hits: dict[str, int] = {}
+    if cfg.dedup:
+        with timings("dedup"):
+            records, dups = dedup(records, cfg.near_dup_threshold)
+        removed += [r | {"stage": "duplicate", "reasons": [why]} for r, why in dups]
+    if cfg.decontaminate_with:
+        with timings("decontaminate"):
+            benchmarks: dict[str, list] = {}
+            for spec in cfg.decontaminate_with:
+                benchmarks |= load_benchmark(spec)
+            index = Index(benchmarks, cfg.ngram, cfg.substring_min_chars)
+            records, dirty = decontaminate(records, index, cfg.ngram_threshold)
+        hits = dict.fromkeys(benchmarks, 0)
+        for r, hit in dirty:
+            hits[hit["benchmark"]] += 1
+            why = f"contaminated:{hit['benchmark']}:{hit['kind']}"
+            removed.append(r | {"stage": "contaminated", "reasons": [why], "contamination": hit})
+    # Append the removed ones before rewriting the output: a crash in between leaves them in both files,
+    # and the id check below keeps a rerun from adding them twice.
+    with JsonlAppender(rejected_path) as rej:
+        known = {(r.get("id"), r.get("stage")) for r in rej.existing}
+        for r in removed:
+            if (r.get("id"), r.get("stage")) not in known:
+                rej.write(r)
+    write_jsonl(out, records)
+    return records, hits
+
+
+def build_report(
+    records: list[dict], rejected_path: Path, seeds: int, planned: int, skipped: dict[str, int], hits: dict
+) -> dict[str, Any]:
+    with JsonlAppender(rejected_path) as rej:
+        rejected = rej.existing
+    counts: Counter = Counter()
+    per_task: dict[str, Counter] = defaultdict(Counter)
+    per_language: dict[str, Counter] = defaultdict(Counter)
+    reasons: Counter = Counter()
+    validation: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for rec, written in [(r, True) for r in records] + [(r, False) for r in rejected]:
+        stage = rec.get("stage")
+        keys = ["requested"]
+        if stage != "backend":
+            keys.append("generated")
+        if rec.get("verdict") == "accept":
+            keys.append("accepted")
+        if written:
+            keys.append("written")
+        elif stage in STAGE_COUNT:
+            keys.append(STAGE_COUNT[stage])
+            reasons.update(rec.get("reasons", []))
+        for k in keys:
+            counts[k] += 1
+            per_task[rec.get("task", "?")][k] += 1
+            per_language[rec.get("language", "?")][k] += 1
+        check = rec.get("validation")
+        if check and check.get("status") != "skipped":
+            cell = validation[rec.get("task", "?")][rec.get("language", "?")]
+            cell["run"] += 1
+            cell["passed"] += check.get("status") == "pass"
+    # Duplicates and contaminated records were accepted first: their accept is counted, not a second try.
+    full = {k: counts.get(k, 0) for k in COUNT_KEYS}
+    return {
+        "counts": {"seeds": seeds, "items": planned, "seeds_skipped": sum(skipped.values())} | full,
+        "seeds_skipped": skipped,
+        "per_task": {t: {k: c.get(k, 0) for k in COUNT_KEYS} for t, c in sorted(per_task.items())},
+        "per_language": {lang: {k: c.get(k, 0) for k in COUNT_KEYS} for lang, c in sorted(per_language.items())},
+        "acceptance_rate": {
+            t: round(c["accepted"] / c["generated"], 3) if c["generated"] else 0.0 for t, c in sorted(per_task.items())
+        },  # fmt: skip
+        "rejection_reasons": dict(reasons.most_common()),
+        "decontamination": hits,
+        "validation": {t: {lang: dict(c) for lang, c in by.items()} for t, by in validation.items()},
+    }
+
+
+def finalize(
+    cfg: Any, out: Path, rejected_path: Path, seeds: list, plan: Any, timings: Timings, tokens: dict[str, int]
+) -> dict[str, Any]:
+    records, hits = filter_accepted(cfg, out, rejected_path, timings)
+    if cfg.alpaca or cfg.hf_dir:
+        from codecurate.generate.export import to_alpaca, to_hf_dir
+
+        with timings("export"):
+            if cfg.alpaca:
+                to_alpaca(records, cfg.alpaca)
+            if cfg.hf_dir:
+                to_hf_dir(records, cfg.hf_dir)
+    report = build_report(records, rejected_path, len(seeds), len(plan.items), plan.skipped, hits)
+    model_s = timings.get("generate", 0.0) + timings.get("discriminate", 0.0)
+    report["throughput"] = {
+        "requests": tokens["requests"],
+        "prompt_tokens": tokens["prompt"],
+        "completion_tokens": tokens["completion"],
+        "model_seconds": round(model_s, 2),
+        "completion_tokens_per_s": round(tokens["completion"] / model_s, 2) if model_s else 0.0,
+    }
+    report["timings"] = dict(timings)
+    report["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    from codecurate.generate.loop import side_path
+
+    report_path = side_path(out, "report.json")
+    write_json(report_path, report)
+    write_manifest(out, "generate", to_dict(cfg), inputs=[cfg.input], counts=report["counts"], timings=timings)
+    c = report["counts"]
+    return {
+        "output": str(out),
+        "report": str(report_path),
+        "seeds": c["seeds"],
+        "requested": c["requested"],
+        "accepted": c["accepted"],
+        "written": c["written"],
+        "rejected": {k: c[k] for k in COUNT_KEYS if k not in ("requested", "generated", "accepted", "written")},
+        "acceptance_rate": report["acceptance_rate"],
+        "completion_tokens_per_s": report["throughput"]["completion_tokens_per_s"],
+    }

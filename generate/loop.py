@@ -1,0 +1,226 @@
+"""codecurate generate coreset.jsonl -o instructions.jsonl [--backend transformers --model smollm2]
+
+Turn a coreset into instruction data (the CodeOcean generator/discriminator loop). For each seed a generator
+LLM writes an instruction and its answer for one of four tasks (generate, summarize, translate, fix); rule
+filters and a discriminator LLM with a per-task yes/no checklist judge it; accepted and rejected examples feed
+back as few-shot examples. Rejected tries are retried up to --max-attempts. Accepted examples are deduplicated
+and decontaminated against benchmarks, then written with chat `messages` ready for TRL.
+
+Outputs beside -o: <out>.rejected.jsonl (with reasons), <out>.report.json, <out>.memory/ (few-shot pools),
+<out>.manifest.json. Output is append-only: rerun the same command after a crash to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from codecurate.generate.backends.base import Backend
+from codecurate.generate.examples import Item, parse_mix, plan_items
+
+from codecurate.errors import UserError
+from codecurate.io import JsonlAppender, iter_records
+from codecurate.records import seed_id
+from codecurate.timer import Timings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerateConfig:
+    input: str = field(metadata={"help": "coreset (or seeds) JSONL/Parquet: `code`, `language`", "positional": True})
+    output: str = field(default="instructions.jsonl", metadata={"help": "accepted examples (JSONL)", "aliases": ["-o"]})
+    backend: Literal["transformers", "vllm", "openai"] = field(
+        default="transformers", metadata={"help": "generator backend"}
+    )
+    model: str = field(default="smollm2", metadata={"help": "generator model: local folder, hub name or alias"})
+    backend_options: dict = field(
+        default_factory=dict, metadata={"help": "backend keyword options, e.g. base_url, concurrency (YAML only)"}
+    )
+    discriminator: str = field(
+        default="same", metadata={"help": "discriminator model: 'same' (the generator), 'none' (rules only) or a name"}
+    )
+    disc_backend: str | None = field(default=None, metadata={"help": "discriminator backend (default: --backend)"})
+    disc_backend_options: dict = field(default_factory=dict, metadata={"help": "discriminator backend options (YAML)"})
+    mix: str = field(
+        default="generate=57,summarize=16,translate=11,fix=16", metadata={"help": "task weights (WaveCoder's mix)"}
+    )
+    tasks_per_seed: int = field(default=1, metadata={"help": "distinct tasks drawn per seed"})
+    max_attempts: int = field(default=2, metadata={"help": "tries per (seed, task) before giving up"})
+    translate_to: list[str] = field(
+        default_factory=lambda: ["python", "javascript", "java", "go"], metadata={"help": "translate target languages"}
+    )
+    batch_size: int = field(default=8, metadata={"help": "items generated per batch (more: faster, more memory)"})
+    max_tokens: int = field(default=160, metadata={"help": "generation budget per reply (the main cost on CPU)"})
+    disc_max_tokens: int = field(default=48, metadata={"help": "discriminator budget per reply"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature (0 = greedy)"})
+    top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
+    seed: int = field(default=0, metadata={"help": "seed for task choice, few-shot sampling and generation"})
+    limit: int | None = field(default=None, metadata={"help": "use only the first N seeds"})
+    templates: str | None = field(default=None, metadata={"help": "prompt template YAML (default: built-in)"})
+    memory_dir: str | None = field(default=None, metadata={"help": "few-shot pools folder (default: <out>.memory)"})
+    pool_size: int = field(default=32, metadata={"help": "most recent examples kept per pool"})
+    shots_good: int = field(default=1, metadata={"help": "accepted examples shown per prompt"})
+    shots_bad: int = field(default=1, metadata={"help": "rejected examples shown per prompt"})
+    per_language_memory: bool = field(
+        default=False, metadata={"help": "xCoder-style per-language pools and fault summary"}
+    )
+    max_seed_chars: int = field(default=1500, metadata={"help": "seed code longer than this is cut in prompts"})
+    max_sentences: int = field(default=3, metadata={"help": "most sentences an instruction may have"})
+    min_answered: float = field(default=0.5, metadata={"help": "share of checklist items the judge must answer"})
+    dedup: bool = field(default=True, metadata={"help": "drop exact and near-duplicate examples"})
+    near_dup_threshold: float = field(default=0.85, metadata={"help": "MinHash Jaccard at which two are duplicates"})
+    decontaminate_with: list[str] = field(
+        default_factory=lambda: ["humaneval"],
+        metadata={"help": "benchmarks to decontaminate against: 'humaneval', files, folders or datasets names"},
+    )
+    ngram: int = field(default=10, metadata={"help": "decontamination n-gram size (tokens)"})
+    ngram_threshold: float = field(default=0.5, metadata={"help": "share of a benchmark text's n-grams that flags"})
+    substring_min_chars: int = field(default=50, metadata={"help": "benchmark strings this long are substring-checked"})
+    validate: bool = field(default=False, metadata={"help": "execute answers against seed tests in the sandbox"})
+    alpaca: str | None = field(default=None, metadata={"help": "also write Alpaca-style JSON here"})
+    hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
+    overwrite: bool = field(default=False, metadata={"help": "start over instead of resuming"})
+
+    def __post_init__(self) -> None:
+        parse_mix(self.mix)
+        for name in ("batch_size", "max_tokens", "disc_max_tokens", "max_attempts", "tasks_per_seed", "ngram"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.limit is not None and self.limit < 0:
+            raise UserError("--limit must be >= 0")
+        if not 0 < self.near_dup_threshold <= 1 or not 0 < self.ngram_threshold <= 1:
+            raise UserError("--near-dup-threshold and --ngram-threshold must be in (0, 1]")
+
+
+def side_path(output: str | Path, suffix: str) -> Path:
+    """``instructions.jsonl`` -> ``instructions.<suffix>``."""
+    out = Path(output)
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
+    return out.with_name(f"{stem}.{suffix}")
+
+
+def read_seeds(path: str, limit: int | None) -> list[tuple[str, dict]]:
+    seeds = []
+    for _, record in iter_records(path):
+        if limit is not None and len(seeds) >= limit:
+            break
+        code = record.get("code")
+        sid = record.get("id") or (seed_id(record) if isinstance(code, str) else f"line{len(seeds)}")
+        seeds.append((str(sid), record))
+    if not seeds:
+        raise UserError(f"{path}: empty input (no records)")
+    return seeds
+
+
+def make_bug_fn() -> Any:
+    """A `fix` bug maker from the mutation module when it is installed, else None (the model plants bugs)."""
+    try:
+        from codecurate.generate.mutate import mutants
+    except ImportError:
+        return None
+
+    def make_bug(code: str, language: str, rng: random.Random) -> tuple[str, str] | None:
+        if language != "python":
+            return None
+        try:
+            options = mutants(code, seed=rng.randrange(1 << 30))
+        except Exception as e:  # a seed the mutator cannot handle falls back to a model-made bug
+            log.debug("mutants failed: %s", e)
+            return None
+        return rng.choice(options) if options else None
+
+    return make_bug
+
+
+def load_backends(cfg: GenerateConfig) -> tuple[Backend, Backend | None]:
+    from codecurate.generate.backends import load_backend
+
+    gen = load_backend(cfg.backend, cfg.model, **cfg.backend_options)
+    if cfg.discriminator == "none":
+        return gen, None
+    kind = cfg.disc_backend or cfg.backend
+    if cfg.discriminator == "same" and kind == cfg.backend and not cfg.disc_backend_options:
+        return gen, gen
+    model = cfg.model if cfg.discriminator == "same" else cfg.discriminator
+    return gen, load_backend(kind, model, **(cfg.disc_backend_options or cfg.backend_options))
+
+
+def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backend | None = None) -> dict[str, Any]:
+    """Run the stage; `backend`/`disc_backend` may be passed in (tests, notebooks) instead of loaded."""
+    from codecurate.generate.finalize import finalize
+    from codecurate.generate.judge import Judge
+    from codecurate.generate.memory import Memory
+    from codecurate.generate.templates import load_templates
+
+    timings = Timings()
+    out = Path(cfg.output)
+    rejected_path = side_path(out, "rejected.jsonl")
+    memory_dir = Path(cfg.memory_dir) if cfg.memory_dir else side_path(out, "memory")
+    templates = load_templates(cfg.templates)
+    seeds = read_seeds(cfg.input, cfg.limit)
+    if cfg.overwrite:
+        import shutil
+
+        for p in (out, rejected_path):
+            p.unlink(missing_ok=True)
+        if not cfg.memory_dir:
+            shutil.rmtree(memory_dir, ignore_errors=True)
+    plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, cfg.translate_to, cfg.seed, make_bug_fn())
+    if cfg.validate:
+        plan.items = _with_seed_tests(plan.items, cfg, timings)
+    with timings("load_models"):
+        if backend is None:
+            backend, disc_backend = load_backends(cfg)
+        elif disc_backend is None and cfg.discriminator != "none":
+            disc_backend = backend
+    memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
+    accepted = JsonlAppender(out)
+    rejected = JsonlAppender(rejected_path)
+    try:
+        todo = _resume(plan.items, accepted.existing + rejected.existing, cfg.max_attempts)
+        log.info("%d seeds, %d items planned, %d to do", len(seeds), len(plan.items), len(todo))
+        judge = Judge(cfg, templates, backend, disc_backend, memory, accepted, rejected, timings)
+        judge.run(todo)
+    finally:
+        accepted.close()
+        rejected.close()
+        memory.close()
+    return finalize(cfg, out, rejected_path, seeds, plan, timings, judge.tokens)
+
+
+def _resume(items: list[Item], done: list[dict], max_attempts: int) -> list[Item]:
+    """Items still to try: not accepted yet, with attempts left; each resumes at its next attempt number."""
+    last: dict[tuple[str, str], int] = {}
+    finished: set[tuple[str, str]] = set()
+    for rec in done:
+        key = (rec.get("seed_id"), rec.get("task"))
+        last[key] = max(last.get(key, 0), int(rec.get("attempt", 0)))
+        if rec.get("verdict") == "accept":
+            finished.add(key)
+    todo = []
+    for item in items:
+        key = (item.seed_id, item.task)
+        if key in finished or last.get(key, 0) >= max_attempts:
+            continue
+        item.attempt = last.get(key, 0) + 1
+        todo.append(item)
+    return todo
+
+
+def _with_seed_tests(items: list[Item], cfg: GenerateConfig, timings: Timings) -> list[Item]:
+    """Give Python seeds tests (for `--validate`) where the validation helper module is installed."""
+    try:
+        from codecurate.generate.seedtests import add_seed_tests
+    except ImportError:
+        raise UserError("--validate needs codecurate.generate.seedtests, which is not installed") from None
+    seeds = {id(it.seed): it.seed for it in items}
+    with timings("seed_tests"):
+        new, _stats = add_seed_tests(list(seeds.values()), None, cfg)
+    by_id = dict(zip(seeds, new, strict=True))
+    for it in items:
+        it.seed = by_id[id(it.seed)]
+    return items
