@@ -323,9 +323,13 @@ def execute(
 
 
 def execute_many(
-    jobs: list[tuple[str, str]], limits: Limits | None = None, workers: int | None = None, progress: bool = False
+    jobs: list[tuple[str, str]] | list[tuple[str, str, dict[str, str] | None]],
+    limits: Limits | None = None,
+    workers: int | None = None,
+    progress: bool = False,
 ) -> list[ExecutionResult]:
-    """Run (program, language) pairs on a bounded pool; results in the order of ``jobs``.
+    """Run (program, language) pairs, or (program, language, files) triples, on a bounded pool; results in the
+    order of ``jobs``.
 
     Threads suffice: each run is a child process, and the parent thread only waits on its pipes.
     """
@@ -335,5 +339,5 @@ def execute_many(
     from tqdm.auto import tqdm
 
     with ThreadPoolExecutor(workers) as pool:
-        results = pool.map(lambda job: execute(job[0], job[1], limits), jobs)
+        results = pool.map(lambda job: execute(job[0], job[1], limits, job[2] if len(job) > 2 else None), jobs)
         return list(tqdm(results, total=len(jobs), desc="sandbox", disable=not progress, file=sys.stderr))

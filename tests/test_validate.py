@@ -1,0 +1,135 @@
+"""Value translation, mutants, seed tests and example validation, run for real through the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from codecurate.generate.backends.base import FunctionBackend
+from codecurate.generate.languages import get_language
+from codecurate.generate.mutate import mutants
+from codecurate.generate.sandbox import Limits, execute
+from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests, parse_assertions
+from codecurate.generate.validate import build_test_program, extract_code, validate_examples
+from codecurate.generate.values import to_literal, translate_tests
+
+CLAMP = '''def clamp(x, lo, hi):
+    """Limit x to [lo, hi]."""
+    if x < lo:
+        return lo
+    if x > hi:
+        return hi
+    return x
+'''
+CLAMP_TESTS = ["assert clamp(5, 0, 10) == 5", "assert clamp(-1, 0, 10) == 0", "assert clamp(11, 0, 10) == 10"]
+SEED = {"code": CLAMP, "language": "python", "func_name": "clamp", "tests": CLAMP_TESTS, "test_coverage": 1.0}
+FAST = Limits(timeout_s=10)
+has_lua = get_language("lua").runtime_path() is not None
+
+
+@pytest.mark.parametrize(
+    "value, js, lua",
+    [
+        (None, "null", "nil"),
+        (True, "true", "true"),
+        (-3, "-3", "-3"),
+        (1.5, "1.5", "1.5"),
+        ('a"\n', '"a\\"\\n"', '"a\\"\\10"'),
+        ([1, (2, "x")], '[1, [2, "x"]]', '{1, {2, "x"}}'),
+        ({"k": [True]}, '{"k": [true]}', '{["k"] = {true}}'),
+    ],
+)
+def test_literals(value, js, lua):
+    assert to_literal(value, "javascript") == js
+    assert to_literal(value, "lua") == lua
+    assert to_literal(value, "python") == repr(value)
+
+
+def test_untranslatable_tests_give_none():
+    assert translate_tests(["assert clamp(x, 0, 1) == 0"], "clamp", "javascript") is None  # non-literal arg
+    assert translate_tests(["assert clamp(1, 0, 1) != 0"], "clamp", "javascript") is None  # not ==
+    assert translate_tests(["assert clamp(2**60, 0, 1) == 1"], "clamp", "javascript") is None  # unsafe int
+    assert translate_tests(["assert f([None]) == 1"], "f", "lua") is None  # nil ends a Lua list
+    assert translate_tests(["assert f({1: 2}) == 1"], "f", "js") is None  # JS object keys are strings
+
+
+def test_translated_tests_run_in_target_languages():
+    js_tests = translate_tests([*CLAMP_TESTS, 'assert clamp("b", "a", "c") == "b"'], "clamp", "javascript")
+    js = "function clamp(x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; }"
+    assert execute(build_test_program(js, js_tests, "javascript"), "javascript", FAST).status == "pass"
+    wrong = js.replace("x > hi ? hi", "x > hi ? lo")
+    assert execute(build_test_program(wrong, js_tests, "javascript"), "javascript", FAST).status == "fail"
+    if has_lua:
+        lua_tests = translate_tests(["assert pairs_of([1, 2]) == [[1, 2], [2, 4]]"], "pairs_of", "lua")
+        lua = "function pairs_of(t) local r = {} for i, v in ipairs(t) do r[i] = {v, 2 * v} end return r end"
+        assert execute(build_test_program(lua, lua_tests, "lua"), "lua", FAST).status == "pass"
+        assert execute(build_test_program(lua.replace("2 * v", "v"), lua_tests, "lua"), "lua", FAST).status == "fail"
+
+
+def test_mutants_change_one_site_and_are_deterministic():
+    muts = mutants(CLAMP, seed=1)
+    ops = {op for op, _ in muts}
+    assert {"flip-comparison", "negate-condition"} <= ops
+    assert muts == mutants(CLAMP, seed=1) and len({code for _, code in muts}) == len(muts)
+    assert "if x <= lo:" in dict((code, op) for op, code in muts if "x <= lo" in code).keys().__iter__().__next__()
+    assert mutants("def f(:") == []
+    # Every mutant of clamp is caught by at least one of its tests except equivalent ones; most must be.
+    results = [execute(build_test_program(code, CLAMP_TESTS, "python"), "python", FAST) for _, code in muts]
+    assert sum(r.status == "fail" for r in results) >= len(muts) - 2
+
+
+def test_extract_code():
+    assert extract_code("Here:\n```js\nlet a;\n```\n```python\nx = 1\n```", "python") == "x = 1"
+    assert extract_code("```\ny = 2\n```", "python") == "y = 2"
+    assert extract_code("z = 3\n", "python") == "z = 3"
+
+
+def test_validate_examples_per_task():
+    good = "```python\n" + CLAMP + "```"
+    buggy = CLAMP.replace("if x < lo:", "if x < lo - 1:")
+    js = "function clamp(x, lo, hi) { return Math.min(Math.max(x, lo), hi); }"
+    pairs = [
+        ({"task": "generate", "language": "python", "output": good}, SEED),
+        ({"task": "generate", "language": "python", "output": CLAMP.replace("return lo", "return hi")}, SEED),
+        ({"task": "fix", "language": "python", "input": buggy, "output": good}, {**SEED, "tests": CLAMP_TESTS[:1]}),
+        ({"task": "fix", "language": "python", "input": buggy, "output": good}, SEED),
+        ({"task": "translate", "language": "javascript", "target_language": "javascript", "output": js}, SEED),
+        ({"task": "summarize", "language": "python", "output": "Clamps."}, SEED),
+        ({"task": "generate", "language": "python", "output": good}, {**SEED, "tests": []}),
+        ({"task": "generate", "language": "python", "output": "exit(0)\n" + CLAMP}, SEED),
+    ]
+    v = validate_examples(pairs, FAST, workers=2)
+    assert v[0] == {"status": "pass", "language": "python", "tests_run": 3, "tests_passed": 3, "coverage": 1.0}
+    assert (v[1]["status"], v[1]["tests_passed"]) == ("fail", 2)
+    assert v[2]["status"] == "fail" and "buggy input passes" in v[2]["detail"]  # only clamp(5) == 5: bug unseen
+    assert v[3]["status"] == "pass"  # clamp(-1, 0, 10) exposes the bug
+    assert v[4]["status"] == "pass" and v[4]["language"] == "javascript" and v[4]["tests_run"] == 3
+    assert v[5]["status"] == "skipped" and v[6]["status"] == "skipped" and "no tests" in v[6]["detail"]
+    assert v[7]["status"] == "fail" and "before its tests" in v[7]["detail"]
+
+
+def test_add_seed_tests_keeps_passing_covering_assertions():
+    answer = "```python\n" + "\n".join([*CLAMP_TESTS, "assert clamp(1, 0, 10) == 99", "x = 1"]) + "\n```"
+    partial = "assert half(4) == 2\nassert half(5) == 2"  # the second raises: kept tests miss the raise line
+    seeds = [
+        {"code": CLAMP, "language": "python", "func_name": "clamp"},
+        {"code": "def half(n):\n    if n % 2:\n        raise ValueError(n)\n    return n // 2\n", "language": "python"},
+        {"code": "function f() {}", "language": "javascript"},
+        {"code": "def method(self):\n    return self.x\n", "language": "python", "func_name": "A.method"},
+    ]
+
+    def llm(messages):
+        prompt = messages[0]["content"]
+        if "clamp" in prompt:
+            return answer
+        return partial if "half" in prompt else "assert method(1) == 1"
+
+    out, stats = add_seed_tests(seeds, FunctionBackend(llm), SeedTestConfig(timeout_s=10, workers=2))
+    assert out[0]["tests"] == CLAMP_TESTS and out[0]["test_coverage"] == 1.0
+    assert out[1]["tests"] == [] and 0.5 < out[1]["test_coverage"] < 0.9  # passing but below 90% coverage
+    assert out[2]["tests"] == [] and out[3]["tests"] == []
+    assert stats["with_tests"] == 1 and stats["below_coverage"] == 1 and stats["skipped_not_python"] == 1
+    assert stats["assertions_fail"] == 3 and stats["no_passing_assertion"] == 1  # clamp == 99, half(5), method
+
+
+def test_parse_assertions_filters():
+    text = "assert f(1) == 2\nassert g(1) == 2\nassert f(1) == 2\nassert f(( == 1\nprint(f(1))"
+    assert parse_assertions(text, "f") == ["assert f(1) == 2"]
