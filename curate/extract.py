@@ -26,7 +26,8 @@ import io
 import re
 import textwrap
 import tokenize
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from codecurate.errors import UserError
@@ -68,9 +69,14 @@ class Function:
     code: str
     code_no_docstring: str
     docstring: str
-    code_tokens: list[str]
     start_line: int  # 1-based, inclusive
     end_line: int
+    tokenize: Callable[[], list[str]] = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def code_tokens(self) -> list[str]:
+        """Computed on first use: most functions have no docstring and are dropped before anyone asks."""
+        return self.tokenize()
 
 
 def language_of(path: str) -> str | None:
@@ -143,9 +149,9 @@ def _python_function(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[s
         code=code,
         code_no_docstring=stripped,
         docstring=doc,
-        code_tokens=python_tokens(stripped),
         start_line=node.lineno,
         end_line=node.end_lineno,
+        tokenize=functools.partial(python_tokens, stripped),
     )
 
 
@@ -306,9 +312,9 @@ def _ts_function(node: Any, anchor: Any, prefix: str, language: str, name: str |
         code=code,
         code_no_docstring=code,
         docstring=_doc_comment(anchor, language),
-        code_tokens=_ts_tokens(anchor),
         start_line=anchor.start_point[0] + 1,
         end_line=anchor.end_point[0] + 1,
+        tokenize=functools.partial(_ts_tokens, anchor),
     )
 
 

@@ -236,3 +236,9 @@ def test_codexglue_sample(shared_data, tmp_path):
             assert src["docstring"].splitlines()[0] not in rec["code_no_docstring"]
         else:
             assert rec["code_no_docstring"] == rec["code"]
+
+
+def test_hub_name_that_cannot_be_loaded_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="nosuch-owner/nosuch-data: not a local file or folder, and loading it"):
+        mine(tmp_path, "nosuch-owner/nosuch-data")
