@@ -77,13 +77,14 @@ def setup_logging(quiet: bool, verbose: bool) -> None:
     # Library chatter (HTTP, tokenizers) is noise at INFO.
     for noisy in ("httpx", "urllib3", "filelock", "datasets", "transformers", "sentence_transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    if quiet:
-        os.environ["TQDM_DISABLE"] = "1"  # tqdm >= 4.66 reads TQDM_* environment overrides
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stage = _chosen_stage(argv)
+    if "-q" in argv or "--quiet" in argv:
+        # tqdm reads TQDM_* overrides when it is imported, which loading a stage may do: set it first.
+        os.environ["TQDM_DISABLE"] = "1"
     if stage is not None and stage not in STAGES:
         stage = None  # let argparse report the invalid choice
     try:
