@@ -237,7 +237,8 @@ def _score(spec: str, docs: list[dict], done: dict, cfg: EvalConfig, reason: str
     return summary
 
 
-def run(cfg: EvalConfig) -> dict:
+def run(cfg: EvalConfig, backend=None) -> dict:
+    """The eval stage. `backend` overrides ``cfg.backend`` (any object with ``complete``, e.g. a FunctionBackend)."""
     if cfg.compare:
         if len(cfg.compare) != 2:
             raise UserError("--compare takes exactly two run folders: A B")
@@ -254,15 +255,15 @@ def run(cfg: EvalConfig) -> dict:
     benches = [benchmarks.get(s) for s in dict.fromkeys(specs)]
     out = Path(cfg.output)
     samples_path = out / "samples.jsonl"
-    model_id = "canonical" if cfg.backend == "canonical" else cfg.model
+    model_id = "canonical" if cfg.backend == "canonical" and backend is None else cfg.model
     run_key = sha256_text(
-        model_id, cfg.backend, cfg.prompt_style, repr(cfg.backend_options),
+        model_id, cfg.backend if backend is None else getattr(backend, "name", "custom"), cfg.prompt_style,
+        repr(cfg.backend_options),
         *(str(v) for v in (cfg.temperature, cfg.top_p, cfg.max_tokens, cfg.seed)),
     )[:12]  # fmt: skip
     if cfg.overwrite and samples_path.exists():
         samples_path.unlink()
     timings = Timings()
-    backend = None
     with JsonlAppender(samples_path) as writer:
         done = {}
         for rec in writer.existing:
@@ -274,8 +275,9 @@ def run(cfg: EvalConfig) -> dict:
             done[(rec["benchmark"], rec["task_id"], rec["sample"])] = rec
         if done:
             log.info("resuming: %d samples already in %s", len(done), samples_path)
-        with timings("load_model"):
-            backend = _make_backend(cfg)
+        if backend is None:
+            with timings("load_model"):
+                backend = _make_backend(cfg)
         results = {}
         for bench in benches:
             start = time.perf_counter()

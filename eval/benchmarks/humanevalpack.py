@@ -110,7 +110,9 @@ def program(doc: dict, completion: str) -> tuple[str, str]:
         else:
             code = doc["declaration"] + completion
         return f"{code}\n\n{doc['test']}\n", "python"
-    code = completion if defines_js(completion, ep) else doc["declaration"] + completion
+    # The declaration's own line too: a few records' entry_point differs in case from the declared name.
+    header = doc["declaration"].strip().splitlines()[0] if doc["declaration"].strip() else ep
+    code = completion if defines_js(completion, ep) or header in completion else doc["declaration"] + completion
     test = "const assert = require('node:assert');\n" + doc["test"].replace("console.assert(", "assert(")
     return f"{code}\n\n{test}\n", "javascript"
 

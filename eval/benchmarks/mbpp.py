@@ -54,11 +54,6 @@ def load(data_dir: str | Path | None = None, variant: str | None = None) -> list
     return docs
 
 
-def _setup(doc: dict) -> str:
-    imports = "\n".join(doc.get("test_imports") or [])
-    return "\n".join(s for s in (imports, doc.get("test_setup_code") or "") if s)
-
-
 def prompt(doc: dict) -> str:
     return f'"""\n{doc["text"]}\n{doc["test_list"][0]}\n"""\n'
 
@@ -77,8 +72,10 @@ def extract(doc: dict, text: str, style: str) -> str:
 
 
 def program(doc: dict, completion: str) -> tuple[str, str]:
+    # Imports before the code; setup after it, since it may use the code's classes (Mbpp/367 builds a tree).
+    imports = "\n".join(doc.get("test_imports") or [])
     tests = "\n".join(doc["test_list"])
-    return f"{_setup(doc)}\n{completion}\n\n{tests}\n", "python"
+    return f"{imports}\n{completion}\n\n{doc.get('test_setup_code') or ''}\n{tests}\n", "python"
 
 
 def canonical(doc: dict) -> str:
