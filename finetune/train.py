@@ -1,0 +1,251 @@
+"""Fine-tune a causal LM on instruction records: TRL SFTTrainer, loss on the completion only, LoRA by default.
+
+    codecurate finetune runs/demo/instructions.jsonl --model smollm2 -o runs/ft --max-steps 50 --merge
+    codecurate finetune data.jsonl --model Qwen/Qwen2.5-Coder-1.5B-Instruct --method full --epochs 3 -o runs/ft
+    accelerate launch --config_file configs/accelerate/ddp.yaml -m codecurate.finetune.train data.jsonl -o runs/ft
+
+On CPU it trains in fp32 without gradient checkpointing (both only cost time there); on GPU in bf16 (fp16 where bf16
+is missing) with gradient checkpointing. Checkpoints go to ``<out>/checkpoint-N``; ``--resume`` continues from the
+last one. ``--merge`` writes ``<out>/merged``, a plain model folder the eval stage and vLLM load directly.
+Records whose ``source`` names MultiPL-E are refused (its licence forbids training on it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from codecurate.finetune.data import load_rows, split
+
+from codecurate.config import to_dict
+from codecurate.errors import UserError
+from codecurate.io import write_json
+from codecurate.manifest import write_manifest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FinetuneConfig:
+    data: str = field(metadata={"help": "instructions.jsonl (messages, prompt/completion, or instruction/output)",
+                                "positional": True})  # fmt: skip
+    model: str = field(default="smollm2", metadata={"help": "base model: folder, Hub id, or alias 'smollm2'"})
+    output: str = field(default="runs/ft", metadata={"help": "output folder", "aliases": ["-o"]})
+    method: Literal["lora", "full"] = field(default="lora", metadata={"help": "LoRA adapters (PEFT) or all weights"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path"})
+    lora_targets: list[str] = field(
+        default_factory=lambda: ["all-linear"], metadata={"help": "modules to adapt: all-linear, or names"}
+    )
+    epochs: float = field(default=1.0, metadata={"help": "passes over the training split (ignored if max_steps>0)"})
+    max_steps: int = field(default=-1, metadata={"help": "optimizer steps; -1 = use epochs"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak LR (2e-4 suits LoRA; use ~2e-5 for full)"})
+    lr_scheduler: Literal["linear", "cosine", "constant"] = field(default="cosine", metadata={"help": "LR schedule"})
+    warmup_steps: int = field(default=0, metadata={"help": "linear warm-up steps"})
+    batch_size: int = field(default=4, metadata={"help": "sequences per device per step"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps (effective batch = b*g*gpus)"})
+    max_length: int = field(default=1024, metadata={"help": "tokens per sequence; longer ones are truncated"})
+    packing: bool = field(default=False, metadata={"help": "pack short rows into full-length sequences (faster)"})
+    val_fraction: float = field(default=0.05, metadata={"help": "held-out share for eval loss (0 = none)"})
+    seed: int = field(default=0, metadata={"help": "seed for the split, init and data order"})
+    resume: bool = field(default=False, metadata={"help": "continue from the last checkpoint in the output"})
+    merge: bool = field(default=False, metadata={"help": "also write <out>/merged (adapter folded into the base)"})
+    logging_steps: int = field(default=10, metadata={"help": "log train loss every N steps"})
+    eval_steps: int = field(default=50, metadata={"help": "eval loss every N steps (and once at the end)"})
+    save_steps: int = field(default=100, metadata={"help": "checkpoint every N steps"})
+    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept"})
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = field(
+        default="auto", metadata={"help": "auto: bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU"}
+    )
+    gradient_checkpointing: bool | None = field(
+        default=None, metadata={"help": "trade compute for memory (default: on for GPU, off for CPU)"}
+    )
+    device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata={"help": "where to train"})
+
+
+def _check_model(name: str) -> str:
+    from codecurate.models import resolve_llm
+
+    path = resolve_llm(name)
+    looks_local = path.startswith((".", "/", "~")) or path.count("/") != 1
+    if looks_local and not Path(path).expanduser().is_dir():
+        raise UserError(f"{name}: no such model folder")
+    return path
+
+
+def _precision(cfg: FinetuneConfig, on_gpu: bool) -> str:
+    import torch
+
+    if cfg.precision != "auto":
+        if cfg.precision != "fp32" and not on_gpu:
+            raise UserError(f"--precision {cfg.precision} needs a GPU; use fp32 (or auto) on CPU")
+        return cfg.precision
+    if not on_gpu:
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def build_sft_config(cfg: FinetuneConfig, on_gpu: bool, has_val: bool):
+    """Map our knobs onto TRL's SFTConfig (the mapping is documented in docs/finetune.md)."""
+    from trl import SFTConfig
+
+    precision = _precision(cfg, on_gpu)
+    checkpointing = on_gpu if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+    dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[precision]
+    return SFTConfig(
+        output_dir=cfg.output,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        max_length=cfg.max_length,
+        packing=cfg.packing,
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,
+        eval_strategy="steps" if has_val else "no",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        # Full-precision LoRA keeps optimizer math stable; fp16 weights would need a grad scaler on the base too.
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        gradient_checkpointing=checkpointing,
+        use_cpu=not on_gpu,
+        model_init_kwargs={"dtype": dtype if cfg.method == "lora" or precision == "bf16" else "float32"},
+        include_num_input_tokens_seen="non_padding",
+        report_to="none",
+        disable_tqdm=os.environ.get("TQDM_DISABLE") == "1",
+    )
+
+
+def _peft_config(cfg: FinetuneConfig):
+    if cfg.method != "lora":
+        return None
+    from peft import LoraConfig
+
+    targets = cfg.lora_targets[0] if cfg.lora_targets == ["all-linear"] else list(cfg.lora_targets)
+    return LoraConfig(
+        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
+        task_type="CAUSAL_LM",
+    )  # fmt: skip
+
+
+def summarize_log(log_history: list[dict]) -> tuple[list[dict], float | None, float | None]:
+    """The trainer's log as ``{step, loss}`` / ``{step, eval_loss}`` dicts, plus the last train and eval loss."""
+    entries = []
+    for e in log_history:
+        for key in ("loss", "eval_loss"):
+            if key in e:
+                entries.append({"step": e.get("step", 0), key: e[key]})
+    last = {k: next((e[k] for e in reversed(entries) if k in e), None) for k in ("loss", "eval_loss")}
+    return entries, last["loss"], last["eval_loss"]
+
+
+def merge_adapter(base_path: str, adapter_dir: str | Path, out_dir: str | Path, dtype: str = "float32") -> Path:
+    """Fold a saved LoRA adapter into its base and save a plain model folder (reads from disk, so it works after
+    any distributed run, whose in-memory model may be sharded)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=getattr(torch, dtype))
+    merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
+    out_dir = Path(out_dir)
+    merged.save_pretrained(out_dir)
+    AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(out_dir)
+    return out_dir
+
+
+def run(cfg: FinetuneConfig) -> dict:
+    rows, data_stats = load_rows(cfg.data)
+    train_rows, val_rows = split(rows, cfg.val_fraction, cfg.seed)
+    model_path = _check_model(cfg.model)
+    out = Path(cfg.output)
+
+    import torch
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from transformers.trainer_utils import get_last_checkpoint
+    from trl import SFTTrainer
+
+    on_gpu = cfg.device != "cpu" and torch.cuda.is_available()
+    if cfg.device == "cuda" and not on_gpu:
+        raise UserError("--device cuda: no GPU visible to torch")
+    last_ckpt = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if last_ckpt and not cfg.resume:
+        raise UserError(f"{out}: holds checkpoints from an earlier run; pass --resume to continue, or use another -o")
+    if cfg.resume and not last_ckpt:
+        log.info("no checkpoint in %s: starting from scratch", out)
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    args = build_sft_config(cfg, on_gpu, bool(val_rows))
+    trainer = SFTTrainer(
+        model=model_path,
+        args=args,
+        train_dataset=Dataset.from_list(train_rows),
+        eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
+        processing_class=tokenizer,
+        peft_config=_peft_config(cfg),
+    )
+    start = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last_ckpt if cfg.resume else None)
+    if val_rows:
+        trainer.evaluate()  # the final eval loss, whatever eval_steps was
+    wall = time.perf_counter() - start
+    trainer.save_model(str(out))
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.is_world_process_zero():
+        return {}
+    tokenizer.save_pretrained(out)
+    merged = None
+    if cfg.merge:
+        if cfg.method == "lora":
+            dtype = "bfloat16" if args.bf16 else "float16" if args.fp16 else "float32"
+            merged = merge_adapter(model_path, out, out / "merged", dtype)
+        else:
+            merged = out / "merged"
+            trainer.save_model(str(merged))
+            tokenizer.save_pretrained(merged)
+    entries, train_loss, eval_loss = summarize_log(trainer.state.log_history)
+    state = trainer.state
+    tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+    summary = {
+        "base_model": cfg.model,
+        "base_model_path": model_path,
+        "method": cfg.method,
+        "steps": state.global_step,
+        "tokens_seen": tokens,
+        "wall_time_s": round(wall, 2),
+        "train_tokens_per_s": round(tokens / wall, 1) if wall > 0 else None,
+        "final_train_loss": train_loss,
+        "final_eval_loss": eval_loss,
+        "train_records": len(train_rows),
+        "val_records": len(val_rows),
+        "merged": str(merged) if merged else None,
+        "log_history": entries,
+    }
+    write_json(out / "training_summary.json", summary)
+    counts = {**data_stats, "train": len(train_rows), "val": len(val_rows), "steps": state.global_step}
+    write_manifest(out, "finetune", to_dict(cfg), inputs=[cfg.data], counts=counts, timings={"train": wall})
+    return {k: v for k, v in summary.items() if k != "log_history"}
+
+
+if __name__ == "__main__":  # `accelerate launch -m codecurate.finetune.train ...` runs the CLI stage
+    import sys
+
+    from codecurate.cli import main
+
+    raise SystemExit(main(["finetune", *sys.argv[1:]]))
