@@ -18,7 +18,7 @@ Isolation modes (probed once per process, see ``isolation()``):
   cannot signal the caller or other runs) with no capabilities and ``no_new_privs`` (setuid binaries gain
   nothing).
 ``rlimits`` (not root, or no ``unshare``): rlimits, scrubbed env, private HOME/TMPDIR, and for Python only a
-  ``sitecustomize`` that makes socket connect/bind raise. RLIMIT_NPROC is set to the user's current task count
+  guard that makes socket connect/bind raise. RLIMIT_NPROC is set to the user's current task count
   plus ``max_procs``.
   NOT covered there: the program runs as the calling user, so it can write anywhere that user can, reach the
   network from other languages or via ``_socket``, and signal the caller.
@@ -98,7 +98,7 @@ exit $?
 _TMPFS = "none {} tmpfs size=16k,mode=0755,nosuid,nodev,noexec 0 0\n"
 
 
-# Python-only network block for the rlimits mode; loaded by site.py from PYTHONPATH.
+# Python-only network block for the rlimits mode; run by the Python boot in languages.py.
 _SOCKET_GUARD = """import socket as _s
 def _blocked(*args, **kwargs):
     raise OSError(101, "network disabled by the codecurate sandbox")
@@ -173,7 +173,7 @@ def _env(workdir: str, extra: tuple[tuple[str, str], ...], guard: str | None) ->
     }
     env.update(extra)
     if guard:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (guard, env.get("PYTHONPATH")) if p)
+        env["CODECURATE_SANDBOX_GUARD"] = guard  # the Python boot (languages.py) runs it before the program
     return env
 
 
@@ -233,9 +233,8 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
         full = argv
         nproc = _user_tasks() + limits.max_procs
         if not limits.network:
-            guard = os.path.join(workdir, ".sandbox-guard")
-            os.makedirs(guard, exist_ok=True)
-            Path(guard, "sitecustomize.py").write_text(_SOCKET_GUARD)
+            guard = os.path.join(os.path.dirname(workdir), "socket_guard.py")
+            Path(guard).write_text(_SOCKET_GUARD)
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
