@@ -11,7 +11,10 @@ import json
 import re
 from typing import Any
 
-LINE = re.compile(r"^\s*(?:Q\s*)?(\d+)\s*[.):\]]?\s*(?:\*\*)?\s*(yes|no)\b[\s\-:,.*]*(.*)$", re.I | re.M)
+# "2. no - reason", "Q2) **No**: reason": the item number, the answer, the rest of that line.
+LINE = re.compile(
+    r"^[ \t]*(?:Q[ \t]*)?(\d+)[ \t]*[.):\]]?[ \t]*(?:\*\*)?[ \t]*(yes|no)\b[ \t\-:,.*]*(.*)$", re.I | re.M
+)
 
 
 def parse_answers(text: str, n_items: int) -> dict[int, tuple[bool, str]]:

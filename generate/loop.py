@@ -170,13 +170,13 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
         if not cfg.memory_dir:
             shutil.rmtree(memory_dir, ignore_errors=True)
     plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, cfg.translate_to, cfg.seed, make_bug_fn())
-    if cfg.validate:
-        plan.items = _with_seed_tests(plan.items, cfg, timings)
     with timings("load_models"):
         if backend is None:
             backend, disc_backend = load_backends(cfg)
         elif disc_backend is None and cfg.discriminator != "none":
             disc_backend = backend
+    if cfg.validate:
+        plan.items = _with_seed_tests(plan.items, backend, timings)
     memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
     accepted = JsonlAppender(out)
     rejected = JsonlAppender(rejected_path)
@@ -211,16 +211,18 @@ def _resume(items: list[Item], done: list[dict], max_attempts: int) -> list[Item
     return todo
 
 
-def _with_seed_tests(items: list[Item], cfg: GenerateConfig, timings: Timings) -> list[Item]:
-    """Give Python seeds tests (for `--validate`) where the validation helper module is installed."""
+def _with_seed_tests(items: list[Item], backend: Backend, timings: Timings) -> list[Item]:
+    """Give Python seeds LLM-written, coverage-checked tests (MultiPL-T style) for `--validate`."""
     try:
-        from codecurate.generate.seedtests import add_seed_tests
+        from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
     except ImportError:
         raise UserError("--validate needs codecurate.generate.seedtests, which is not installed") from None
-    seeds = {id(it.seed): it.seed for it in items}
-    with timings("seed_tests"):
-        new, _stats = add_seed_tests(list(seeds.values()), None, cfg)
-    by_id = dict(zip(seeds, new, strict=True))
-    for it in items:
-        it.seed = by_id[id(it.seed)]
+    seeds = {id(it.seed): it.seed for it in items if not it.seed.get("tests")}
+    if seeds:
+        with timings("seed_tests"):
+            new, stats = add_seed_tests(list(seeds.values()), backend, SeedTestConfig())
+        log.info("seed tests: %s", stats)
+        by_id = dict(zip(seeds, new, strict=True))
+        for it in items:
+            it.seed = by_id.get(id(it.seed), it.seed)
     return items

@@ -1,0 +1,228 @@
+"""Backend contract tests. The OpenAI backend talks real HTTP to a small server started here on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from codecurate.generate.backends import load_backend
+from codecurate.generate.backends.base import Request, SamplingParams
+from codecurate.generate.backends.hf import truncate_at_stop
+
+from codecurate.errors import UserError
+
+
+def canned_reply(messages: list[dict]) -> str:
+    """A plausible generator/discriminator answer for the built-in templates (a stand-in for an LLM)."""
+    system, user = messages[0]["content"], messages[-1]["content"]
+    if "review one training example" in system:
+        return "1. yes - clear\n2. yes - correct\n3. yes - right language"
+    blocks = re.findall(r"```\w*\n(.*?)\n```", user, re.S)
+    code = blocks[-1] if blocks else "pass"
+    if "BUGGY:" in system:
+        return f"BUGGY:\n{code.replace('return ', 'return 1 + ')}\nINSTRUCTION: It returns a wrong value. Fix it.\n" \
+               "EXPLANATION: A stray 1 + was added to the result."  # fmt: skip
+    if "Rewrite" in system:
+        name = re.search(r"def (\w+)", code)
+        return f"INSTRUCTION: Rewrite this in JavaScript.\nOUTPUT:\n```javascript\nfunction {name.group(1) if name else 'f'}(x) {{\n  return x;\n}}\n```"  # noqa: E501
+    if "explanation" in system and "Explain" not in system:
+        return "INSTRUCTION: The function returns a wrong value. Fix it.\nEXPLANATION: The comparison is inverted."
+    if "explain it" in system:
+        first = code.splitlines()[0][:60]
+        return f"INSTRUCTION: Explain what this code does.\nOUTPUT: It defines `{first}` and returns its result."
+    return f"INSTRUCTION: Write a function like the one shown, for input {len(user)}.\nOUTPUT:\n```python\n{code}\n```"
+
+
+class FakeOpenAI:
+    """/v1/chat/completions with behaviour picked by the request's model name:
+
+    ``ok``; ``429`` / ``500`` (always); ``flaky`` (429 then 500 then ok, per conversation); ``hang`` (never
+    answers in time); ``empty`` (an empty message); ``slow`` (answers after ``delay`` seconds).
+    """
+
+    def __init__(self, delay: float = 0.0, reply=canned_reply):
+        self.delay, self.reply = delay, reply
+        self.hits: Counter = Counter()
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.handle(self, body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def handle(self, h: BaseHTTPRequestHandler, body: dict) -> None:
+        mode = body["model"]
+        key = json.dumps(body["messages"])
+        with self.lock:
+            self.hits[mode] += 1
+            self.hits[key] += 1
+            n = self.hits[key]
+        if h.path != "/v1/chat/completions":
+            return self.send(h, 404, {"error": "not found"})
+        if mode == "hang":
+            time.sleep(2.0)
+            return self.send(h, 200, {})
+        if mode == "429" or (mode == "flaky" and n == 1):
+            return self.send(h, 429, {"error": "rate limited"}, {"Retry-After": "0"})
+        if mode == "500" or (mode == "flaky" and n == 2):
+            return self.send(h, 500, {"error": "boom"})
+        if mode == "401":
+            return self.send(h, 401, {"error": "bad key"})
+        if mode == "slow":
+            time.sleep(self.delay)
+        text = "" if mode == "empty" else self.reply(body["messages"])
+        choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                   for i in range(body.get("n", 1))]  # fmt: skip
+        usage = {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())}
+        self.send(h, 200, {"choices": choices, "usage": usage, "auth": h.headers.get("Authorization")})
+
+    @staticmethod
+    def send(h: BaseHTTPRequestHandler, status: int, obj: dict, headers: dict | None = None) -> None:
+        data = json.dumps(obj).encode()
+        try:
+            h.send_response(status)
+            for k, v in (headers or {}).items():
+                h.send_header(k, v)
+            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+            pass
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server():
+    s = FakeOpenAI()
+    yield s
+    s.close()
+
+
+def _req(text: str = "hi", **params) -> Request:
+    return Request([{"role": "user", "content": text}], SamplingParams(**params))
+
+
+def _openai(server: FakeOpenAI, model: str, **options):
+    options = {"base_url": server.url, "backoff": 0.01, "timeout": 5.0} | options
+    return load_backend("openai", model, **options)
+
+
+def test_openai_answers_in_order_with_token_counts(server):
+    b = _openai(server, "ok", concurrency=4)
+    out = b.complete([_req("q" * (i + 1)) for i in range(6)])
+    assert [r.error for r in out] == [None] * 6
+    # Each answer belongs to its own request: the canned reply embeds the prompt length.
+    assert [f"for input {i + 1}." in r.text for i, r in enumerate(out)] == [True] * 6
+    assert all(r.prompt_tokens == 7 and r.completions[0].completion_tokens > 0 for r in out)
+    assert server.hits["ok"] == 6
+
+
+def test_openai_n_completions(server):
+    out = _openai(server, "ok").complete([_req(n=3)])
+    assert len(out[0].completions) == 3
+
+
+def test_openai_retries_429_and_500_then_succeeds(server):
+    out = _openai(server, "flaky", max_retries=3).complete([_req("a"), _req("b")])
+    assert [r.error for r in out] == [None, None]
+    assert server.hits["flaky"] == 6  # 429, 500, ok for each of the two
+
+
+def test_openai_gives_up_after_retries(server):
+    out = _openai(server, "500", max_retries=2).complete([_req()])
+    assert out[0].error == "HTTP 500 after 3 attempts" and out[0].text == ""
+    assert server.hits["500"] == 3
+    out = _openai(server, "429", max_retries=1).complete([_req()])
+    assert "HTTP 429" in out[0].error
+
+
+def test_openai_client_error_is_not_retried(server):
+    out = _openai(server, "401", max_retries=3).complete([_req()])
+    assert out[0].error.startswith("HTTP 401") and server.hits["401"] == 1
+
+
+def test_openai_timeout_is_an_error_not_an_exception(server):
+    t = time.perf_counter()
+    out = _openai(server, "hang", timeout=0.3, max_retries=1).complete([_req()])
+    assert out[0].error == "timeout after 2 attempts"
+    assert time.perf_counter() - t < 5
+
+
+def test_openai_empty_response_is_flagged(server):
+    out = _openai(server, "empty").complete([_req()])
+    assert out[0].error == "empty response"
+
+
+def test_openai_connection_refused():
+    b = load_backend("openai", "m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff=0.01)
+    assert b.complete([_req()])[0].error.startswith("connection error")
+
+
+def test_openai_api_key_from_configurable_env(server, monkeypatch):
+    monkeypatch.setenv("MY_KEY", "sekrit")
+    b = _openai(server, "ok", api_key_env="MY_KEY")
+    r = b.client.post("/chat/completions", json={"model": "ok", "messages": [{"role": "user", "content": "x"}]})
+    assert r.json()["auth"] == "Bearer sekrit"
+
+
+def test_load_backend_errors():
+    with pytest.raises(UserError, match="unknown backend 'nope'"):
+        load_backend("nope", "m")
+    with pytest.raises(UserError, match="bad option"):
+        load_backend("openai", "m", colour="blue")
+
+
+def test_vllm_missing_is_a_clear_error():
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        with pytest.raises(UserError, match=r"pip install 'codecurate\[gpu\]'"):
+            load_backend("vllm", "smollm2")
+    else:
+        pytest.skip("vllm is installed")
+
+
+def test_truncate_at_stop():
+    assert truncate_at_stop("abc\nEND more", ["END", "zz"]) == ("abc\n", True)
+    assert truncate_at_stop("abc", ["x"]) == ("abc", False)
+    assert truncate_at_stop("a b", []) == ("a b", False)
+
+
+@pytest.mark.slow
+def test_transformers_backend_contract():
+    b = load_backend("transformers", "smollm2", batch_size=4)
+    reqs = [
+        _req("Say hello.", max_tokens=8),
+        _req("Count: 1, 2, 3,", max_tokens=8),
+        Request([{"role": "user", "content": "Name a colour."}], SamplingParams(max_tokens=6, stop=["e"])),
+        Request([{"role": "nobody"}], SamplingParams(max_tokens=4)),  # malformed: fails alone
+    ]
+    out = b.complete(reqs)
+    assert len(out) == 4
+    for r in out[:3]:
+        assert r.error is None and r.prompt_tokens > 5
+        c = r.completions[0]
+        assert 0 < c.completion_tokens <= 8 and c.finish_reason in ("stop", "length")
+    assert "e" not in out[2].text
+    assert out[3].error
+    # Batching must not change greedy answers (left padding done right).
+    alone = b.complete([reqs[1]])[0]
+    assert alone.text == out[1].text

