@@ -85,14 +85,13 @@ _UID_BASE, _UID_SPAN = 1_000_000, 1_000_000
 # mount(8) costs ~3 ms) hides the world-writable dirs and brings the run's dir back through fd 3, opened before
 # it was hidden (-c stops mount resolving that fd link to the now-empty path). Then drop to the run's uid. sh
 # stays pid 1, so the program is an ordinary process that rlimits and its own signals affect.
-_NS_SCRIPT = r"""set -e
-exec 3<"$1" 4<"$2"
-mount -a -c -T /proc/self/fd/4
+_NS_SCRIPT = r"""fail() { echo "codecurate-sandbox: $1" >&2; exit 125; }
+exec 3<"$1" 4<"$2" || fail "cannot open the run dir"
+mount -a -c -T /proc/self/fd/4 || fail "mounts failed"
 exec 3<&- 4<&-
-cd "$1"
-u=$3; shift 3
-set +e
-setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs --bounding-set=-all -- "$@"
+cd "$1" || fail "cannot enter the run dir"
+u=$3; r=$4; shift 4
+prlimit $r setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs --bounding-set=-all -- "$@"
 exit $?
 """
 _TMPFS = "none {} tmpfs size=16k,mode=0755,nosuid,nodev,noexec 0 0\n"
@@ -110,20 +109,16 @@ _s.create_connection = _blocked
 
 @functools.cache
 def isolation() -> str:
-    """ "namespace" when unshare + setpriv work here (root), else "rlimits"; checked once per process."""
-    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
+    """ "namespace" when a trivial run through unshare/prlimit/setpriv passes here (root), else "rlimits".
+
+    Checked once per process, with the real code path, so a half-working setup falls back instead of turning
+    every program into a failure.
+    """
+    if os.geteuid() != 0 or not all(shutil.which(tool) for tool in ("unshare", "setpriv", "prlimit")):
         return "rlimits"
-    try:
-        probe = subprocess.run(
-            [*_unshare_argv(), "sh", "-c", "mount -c -t tmpfs none /tmp && setpriv --reuid=65534 --regid=65534 "
-             "--clear-groups --no-new-privs --bounding-set=-all -- true"],
-            capture_output=True, timeout=10,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as e:
-        log.warning("sandbox: namespaces unavailable (%s); falling back to rlimits", e)
-        return "rlimits"
-    if probe.returncode != 0:
-        log.warning("sandbox: namespaces unavailable (%s); falling back to rlimits", probe.stderr.decode()[-200:])
+    probe = _execute("", get_language("python"), Limits(timeout_s=20), None, "namespace")
+    if probe.status != "pass":
+        log.warning("sandbox: namespaces unavailable (%s %s); using rlimits", probe.detail, probe.stderr[-300:])
         return "rlimits"
     return "namespace"
 
@@ -132,19 +127,24 @@ def _unshare_argv(network: bool = False) -> list[str]:
     return ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", *([] if network else ["--net"])]
 
 
-def _set_limits(limits: Limits, nproc: int) -> None:
-    """preexec_fn: only plain syscalls here (it runs between fork and exec)."""
+def _rlimits(limits: Limits, nproc: int) -> list[tuple[int, str, int, int]]:
+    """(resource, prlimit option, soft, hard) for every limit we set."""
     cpu = int(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s) + 1
     mem = limits.memory_mb * 1024 * 1024
     fsize = limits.file_size_mb * 1024 * 1024
-    for res, value in (
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),  # soft: SIGXCPU, hard: SIGKILL
-        (resource.RLIMIT_AS, (mem, mem)),
-        (resource.RLIMIT_FSIZE, (fsize, fsize)),
-        (resource.RLIMIT_NPROC, (nproc, nproc)),
-        (resource.RLIMIT_CORE, (0, 0)),
-    ):
-        resource.setrlimit(res, value)
+    return [
+        (resource.RLIMIT_CPU, "cpu", cpu, cpu + 1),  # soft: SIGXCPU, hard: SIGKILL
+        (resource.RLIMIT_AS, "as", mem, mem),
+        (resource.RLIMIT_FSIZE, "fsize", fsize, fsize),
+        (resource.RLIMIT_NPROC, "nproc", nproc, nproc),
+        (resource.RLIMIT_CORE, "core", 0, 0),
+    ]
+
+
+def _set_limits(rlimits: list[tuple[int, str, int, int]]) -> None:
+    """preexec_fn of the rlimits mode: only plain syscalls here (it runs between fork and exec)."""
+    for res, _, soft, hard in rlimits:
+        resource.setrlimit(res, (soft, hard))
 
 
 def _user_tasks() -> int:
@@ -224,14 +224,19 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
         masks = [d for d in _WORLD_WRITABLE if os.path.isdir(d) and not os.path.islink(d)]
         fstab = "".join(_TMPFS.format(d) for d in masks) + f"/proc/self/fd/3 {workdir} none bind,X-mount.mkdir 0 0\n"
         Path(mounts).write_text(fstab)
-        full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, mounts, str(uid), *argv]
-        nproc = limits.max_procs
+        # prlimit(1) rather than a preexec_fn: without one, subprocess can vfork, which stays cheap when the
+        # caller is a big process (a loaded model); fork() would copy its page tables for every run.
+        prlimit = " ".join(f"--{opt}={soft}:{hard}" for _, opt, soft, hard in _rlimits(limits, limits.max_procs))
+        full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, mounts, str(uid), prlimit]
+        full += argv
+        preexec = None
         for root, dirs, files in os.walk(workdir):
             for name in [*dirs, *files, ""]:
                 os.chown(os.path.join(root, name) if name else root, uid, uid)
     else:
         full = argv
-        nproc = _user_tasks() + limits.max_procs
+        rlimits = _rlimits(limits, _user_tasks() + limits.max_procs)
+        preexec = functools.partial(_set_limits, rlimits)
         if not limits.network:
             guard = os.path.join(os.path.dirname(workdir), "socket_guard.py")
             Path(guard).write_text(_SOCKET_GUARD)
@@ -239,7 +244,7 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
     try:
         proc = subprocess.Popen(
             full, cwd=workdir, env=_env(workdir, lang.env, guard), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=lambda: _set_limits(limits, nproc),
+            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
         )  # fmt: skip
     except OSError as e:
         return ExecutionResult("sandbox-error", None, "", "", 0.0, f"could not start {argv[0]!r}: {e}")
@@ -270,6 +275,8 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
         return ExecutionResult("fail", None, stdout, stderr, duration, f"output over {cap} bytes; killed")
     if rc == 0:
         return ExecutionResult("pass", 0, stdout, stderr, duration)
+    if mode == "namespace" and rc == 125 and "codecurate-sandbox:" in stderr:
+        return ExecutionResult("sandbox-error", None, stdout, stderr, duration, _last_line(stderr))
     if any(m in stderr for m in lang.memory_markers):
         return ExecutionResult("memory", rc, stdout, stderr, duration, f"memory limit {limits.memory_mb} MB")
     if sig == signal.SIGXCPU or (sig == signal.SIGKILL and _cpu_exceeded(limits, duration)):
@@ -277,6 +284,11 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
     if sig:
         return ExecutionResult("crash", rc, stdout, stderr, duration, f"killed by {signal.Signals(sig).name}")
     return ExecutionResult("fail", rc, stdout, stderr, duration)
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1][:200] if lines else ""
 
 
 def _cpu_exceeded(limits: Limits, duration: float) -> bool:
@@ -291,11 +303,13 @@ def execute(
     ``files`` are extra files (relative path -> text) written beside the program. An unknown language raises
     UserError; a known one whose runtime is missing gives status "skipped".
     """
-    limits = limits or Limits()
     lang = get_language(language)
     if lang.runtime_path() is None:
         return ExecutionResult("skipped", None, "", "", 0.0, f"runtime {lang.runtime!r} not installed")
-    mode = isolation()
+    return _execute(program, lang, limits or Limits(), files, isolation())
+
+
+def _execute(program: str, lang: Language, limits: Limits, files: dict[str, str] | None, mode: str) -> ExecutionResult:
     base = tempfile.mkdtemp(prefix="codecurate-sbx-")
     workdir = os.path.join(base, "run")
     try:
