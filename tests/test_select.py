@@ -1,0 +1,162 @@
+"""Selection on synthetic clustered unit vectors: validity, quality against random, fast path against brute force."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from codecurate.curate.coreset import parse_quotas, select_by_language
+from codecurate.curate.diversity import coverage, diversity_report
+from codecurate.curate.select import kcenter, kmeans, nearest_selected, random_subset
+
+from codecurate.errors import UserError
+
+
+def clustered(n: int, d: int = 32, k: int = 40, spread: float = 0.3, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((k, d)).astype(np.float32)
+    # Uneven cluster sizes, as in real code corpora: a few big families, many small ones.
+    sizes = rng.dirichlet(np.full(k, 0.5))
+    X = centres[rng.choice(k, size=n, p=sizes)] + spread * rng.standard_normal((n, d)).astype(np.float32)
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def brute_kcenter(X: np.ndarray, n: int, first: int) -> list[int]:
+    """The textbook version: full distance matrix, one argmax per pick."""
+    D = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=2)
+    picks = [first]
+    mind = D[first].copy()
+    for _ in range(n - 1):
+        mind[picks] = -1
+        nxt = int(np.argmax(mind))
+        picks.append(nxt)
+        mind = np.minimum(mind, D[nxt])
+    return picks
+
+
+@pytest.fixture(scope="module")
+def X() -> np.ndarray:
+    return clustered(2000)
+
+
+@pytest.mark.parametrize("method", [kcenter, kmeans, random_subset])
+def test_indices_unique_from_pool(X: np.ndarray, method) -> None:
+    idx, stats = method(X, 60, seed=3)
+    assert idx.dtype == np.int64 and len(idx) == 60 and len(np.unique(idx)) == 60
+    assert idx.min() >= 0 and idx.max() < len(X)
+    assert len(stats["cluster"]) == len(stats["distance"]) == 60
+
+
+@pytest.mark.parametrize("method", [kcenter, kmeans, random_subset])
+def test_deterministic_for_a_seed(X: np.ndarray, method) -> None:
+    a, _ = method(X, 50, seed=7)
+    b, _ = method(X, 50, seed=7)
+    c, _ = method(X, 50, seed=8)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_kcenter_covers_better_than_random(seed: int) -> None:
+    X = clustered(3000, seed=seed)
+    ours, stats = kcenter(X, 80, seed=seed)
+    rand, _ = random_subset(X, 80, seed=seed)
+    r_ours = coverage(X, ours)["covering_radius"]
+    assert r_ours == pytest.approx(stats["covering_radius"], abs=1e-5)
+    assert r_ours < coverage(X, rand)["covering_radius"]
+
+
+def test_kmeans_mean_distance_better_than_random(X: np.ndarray) -> None:
+    ours, _ = kmeans(X, 80, seed=0)
+    rand, _ = random_subset(X, 80, seed=0)
+    assert coverage(X, ours)["mean_nearest_distance"] < coverage(X, rand)["mean_nearest_distance"]
+
+
+def test_kcenter_pruned_matches_brute_force() -> None:
+    X = clustered(600, d=16, k=12, seed=5)
+    fast, stats = kcenter(X, 70, seed=4)
+    plain, _ = kcenter(X, 70, seed=4, prune=False)
+    assert fast.tolist() == plain.tolist() == brute_kcenter(X, 70, int(fast[0]))
+    assert stats["rows_scanned"] < 70 * len(X)  # pruning really skipped rows
+
+
+def test_kcenter_memmap_in_small_chunks(tmp_path: Path, X: np.ndarray) -> None:
+    path = tmp_path / "pool.npy"
+    np.save(path, X)
+    mm = np.load(path, mmap_mode="r")
+    a, sa = kcenter(mm, 40, seed=1, chunk_rows=97)
+    b, sb = kcenter(X, 40, seed=1)
+    assert np.array_equal(a, b)
+    assert sa["covering_radius"] == pytest.approx(sb["covering_radius"])
+    assigned, dist = nearest_selected(mm, a, chunk_rows=97)
+    assert np.array_equal(assigned, sa["assign"])
+
+
+def test_kcenter_initial_rows_come_first(X: np.ndarray) -> None:
+    idx, stats = kcenter(X, 30, initial=[5, 9, 5, 100])
+    assert idx[:3].tolist() == [5, 9, 100]
+    assert len(np.unique(idx)) == 30
+    assert np.isnan(stats["distance"][:3]).all() and not np.isnan(stats["distance"][3:]).any()
+    # Each later pick is at least as far from earlier picks as every following one (greedy order).
+    assert np.all(np.diff(stats["distance"][3:]) <= 1e-6)
+
+
+@pytest.mark.parametrize("method", [kcenter, kmeans, random_subset])
+def test_exactly_n_unique_with_duplicates_and_n_near_pool(method) -> None:
+    base = clustered(50, d=8, k=5, seed=2)
+    X = np.repeat(base, 4, axis=0)  # 200 rows, 50 distinct vectors
+    for n in (49, 120, 199, 200):
+        idx, _ = method(X, n, seed=0)
+        assert len(idx) == n and len(np.unique(idx)) == n
+
+
+def test_kmeans_reports_empty_clusters_filled() -> None:
+    X = np.repeat(clustered(30, d=8, k=3, seed=1), 5, axis=0)
+    idx, stats = kmeans(X, 100, seed=0)
+    assert stats["empty_clusters"] > 0  # only 30 distinct points for 100 centroids
+    assert len(np.unique(idx)) == 100
+
+
+def test_n_out_of_range(X: np.ndarray) -> None:
+    for method in (kcenter, kmeans, random_subset):
+        with pytest.raises(ValueError):
+            method(X, len(X) + 1)
+        with pytest.raises(ValueError):
+            method(X, 0)
+
+
+def test_coverage_against_numpy(X: np.ndarray) -> None:
+    sel = np.array([0, 10, 200, 999])
+    cos = 1.0 - X @ X[sel].T
+    rep = coverage(X, sel)
+    assert rep["covering_radius"] == pytest.approx(cos.min(axis=1).max(), abs=1e-5)
+    assert rep["mean_nearest_distance"] == pytest.approx(cos.min(axis=1).mean(), abs=1e-5)
+    sizes = np.bincount(cos.argmin(axis=1), minlength=4)
+    assert rep["cluster_sizes"] == {int(s): int((sizes == s).sum()) for s in np.unique(sizes)}
+    report = diversity_report(X, sel, "kcenter")
+    assert set(report) >= {"method", "n", "pool_size", "covering_radius", "mean_nearest_distance", "cluster_sizes"}
+    assert set(report["random"]) >= {"covering_radius", "mean_nearest_distance"}
+
+
+def test_quotas_split_and_errors() -> None:
+    langs = ["python"] * 50 + ["go"] * 30 + ["java"] * 20
+    assert parse_quotas(["python=10", "go=0.5"], 20, langs) == {"python": 10, "go": 10}
+    # The remainder (10) is shared by the unlisted languages in proportion to their pool size (30:20).
+    assert parse_quotas(["python=10"], 20, langs) == {"python": 10, "go": 6, "java": 4}
+    for bad in (["rust=1"], ["python=60"], ["python"], ["python=x"], ["python=30", "go=30"]):
+        with pytest.raises(UserError):
+            parse_quotas(bad, 40, langs)
+
+
+def test_select_by_language_meets_quotas() -> None:
+    X = clustered(300, seed=3)
+    langs = ["python"] * 150 + ["go"] * 100 + ["java"] * 50
+    quotas = {"python": 12, "go": 6, "java": 2}
+    for method in ("kcenter", "kmeans", "random"):
+        rows, cluster, _ = select_by_language(X, langs, quotas, method, 0, np.array([], dtype=np.int64), 10)
+        assert len(np.unique(rows)) == 20 and len(np.unique(cluster)) == 20
+        picked = [langs[r] for r in rows]
+        assert {lang: picked.count(lang) for lang in quotas} == quotas
+        # Interleaved: the first half already holds every language with a quota above 1.
+        assert {"python", "go", "java"} <= set(picked[:10])
