@@ -78,10 +78,11 @@ def kcenter(
     ``np.random.default_rng(seed)``; then repeatedly add ``argmax_i min_{c in S} ||x_i - c||``. The result is a
     2-approximation of the optimal covering radius.
 
-    ``prune=True`` skips the rows that cannot move closer to the new centre ``c``: a row ``x`` whose nearest centre
-    is ``a`` has ``||x - c|| >= ||a - c|| - ||x - a||``, so if ``||a - c|| >= 2 r_a`` (``r_a`` the largest distance
-    of a row assigned to ``a``), none of ``a``'s rows improves. Late picks touch a small fraction of the pool, which
-    is where the time goes. ``prune=False`` is the plain one-pass-per-pick version (same picks).
+    ``prune=True`` skips rows that cannot move closer to the new centre ``c`` (Elkan's bound, ICML 2003): a row
+    ``x`` whose nearest centre ``a`` is at distance ``m_x`` has ``||x - c|| >= ||a - c|| - m_x``, so if
+    ``||a - c|| >= 2 m_x`` it keeps ``a``. Only the remaining rows are read, and late picks, with small ``m_x``,
+    read a small fraction of the pool: that is where the time goes (one memory-bound pass per pick otherwise).
+    ``prune=False`` is the plain one-pass-per-pick version (same picks).
 
     stats: ``cluster`` (own rank), ``distance`` (cosine distance to the nearest earlier pick when chosen; NaN for
     the first pick and for ``initial`` rows), ``assign`` (N,) rank of each row's nearest pick, ``min_distance`` (N,)
@@ -94,7 +95,6 @@ def kcenter(
     if len(picks) > n:
         raise ValueError(f"{len(picks)} initial rows but n = {n}")
     centers = np.empty((n, X.shape[1]), dtype=np.float32)
-    radius = np.zeros(n, dtype=np.float32)  # r_a: largest Euclidean distance among rows assigned to centre a
     # Euclidean distance to the nearest centre; chosen rows hold -1 so argmax never returns them, even when the
     # pool has fewer distinct vectors than n and every remaining distance is 0.
     mind = np.full(N, np.inf, dtype=np.float32)
@@ -106,31 +106,20 @@ def kcenter(
         nonlocal scanned
         c = np.asarray(X[row], dtype=np.float32)
         centers[k] = c
-        rows, live = None, None
+        rows = None
         if prune and k > 0:
-            # Slack of 1e-4 keeps float32 rounding from pruning a row whose distance ties.
-            live = _to_euclid(centers[:k] @ c) < 2.0 * radius[:k] + 1e-4
-            if live.mean() < 0.5:
-                rows = np.flatnonzero(live[assign])
-            else:
-                live = None  # most centres are live: one straight pass is cheaper than gathering rows
+            # The 1e-4 slack keeps float32 rounding from skipping a row whose distance ties.
+            to_new = _to_euclid(centers[:k] @ c)
+            rows = np.flatnonzero(to_new[assign] < 2.0 * mind + 1e-4)
+            if len(rows) > N // 2:
+                rows = None  # gathering most rows costs more than one straight pass
         d = _to_euclid(_dots(X, rows, c, chunk_rows))
         scanned += N if rows is None else len(rows)
-        if rows is None:
-            better = d < mind
-            mind[better], assign[better] = d[better], k
-            mind[row], assign[row] = -1.0, k
-            radius[: k + 1] = 0.0
-            np.maximum.at(radius, assign, mind)
-        else:
-            better = d < mind[rows]
-            idx = rows[better]
-            mind[idx], assign[idx] = d[better], k
-            mind[row], assign[row] = -1.0, k
-            # Only centres that lost rows (all of them were scanned) and the new one change radius.
-            radius[:k][live] = 0.0
-            radius[k] = 0.0
-            np.maximum.at(radius, assign[rows], mind[rows])
+        target = slice(None) if rows is None else rows
+        better = d < mind[target]
+        idx = np.flatnonzero(better) if rows is None else rows[better]
+        mind[idx], assign[idx] = d[better], k
+        mind[row], assign[row] = -1.0, k
 
     for k, row in enumerate(picks):
         add(row, k)
