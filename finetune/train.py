@@ -202,7 +202,8 @@ def run(cfg: FinetuneConfig) -> dict:
     )
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=last_ckpt if cfg.resume else None)
-    if val_rows:
+    evaluated = [e.get("step") for e in trainer.state.log_history if "eval_loss" in e]
+    if val_rows and (not evaluated or evaluated[-1] != trainer.state.global_step):
         trainer.evaluate()  # the final eval loss, whatever eval_steps was
     wall = time.perf_counter() - start
     trainer.save_model(str(out))
