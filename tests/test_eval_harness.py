@@ -127,3 +127,43 @@ def test_compare_shows_deltas(tmp_path):
     assert compare(a, b) == [("humaneval", "pass@1", "0.000", "1.000", "+1.000")]
     with pytest.raises(UserError, match="no such file"):
         compare(a, tmp_path / "missing")
+
+
+def test_multiple_js_runner_judges_real_answers(tmp_path, shared_data):
+    bench = benchmarks.get("multipl-e:js")
+    if bench.unavailable():
+        pytest.skip(bench.unavailable())
+    doc = next(d for d in bench.load(shared_data) if d["task_id"] == "HumanEval_23_strlen")
+    good = bench.module.extract(doc, "  return string.length;\n}\n\nfunction other(){}", "completion")
+    results = evaluate_completions(bench, [doc], {doc["task_id"]: [good, "  return 0;\n}\n"]})
+    assert [r["status"] for r in results] == ["pass", "fail"]
+
+
+def test_humanevalpack_explain_runs_two_turns(tmp_path, shared_data):
+    bench = benchmarks.get("humanevalpack-explain")
+    docs = {d["declaration"]: d for d in bench.load(shared_data)[:3]}
+    turns = []
+
+    def model(messages):
+        text = messages[0]["content"]
+        turns.append("synthesise" if "Write functional" in text else "explain")
+        if turns[-1] == "explain":
+            assert len(messages) == 1 and "Provide a concise" in text
+            return "It does what the name says."
+        assert text.startswith("It does what the name says.")  # turn 2 sees the explanation, not the code
+        doc = next(d for decl, d in docs.items() if decl in text)
+        return f"```python\n{doc['declaration']}{doc['canonical_solution']}```"
+
+    cfg = EvalConfig(model="m", benchmarks=["humanevalpack-explain"], output=str(tmp_path), limit=3, ks=[1])
+    cfg.data_dir = str(shared_data)
+    summary = run(cfg, backend=FunctionBackend(model, name="explainer"))
+    assert summary["humanevalpack-explain"]["pass@1"] == 1.0
+    assert turns == ["explain"] * 3 + ["synthesise"] * 3
+
+
+def test_compare_mode_through_run(tmp_path):
+    a = tmp_path / "a"
+    run(EvalConfig(backend="canonical", benchmarks=["humaneval"], output=str(a), limit=1, ks=[1]))
+    assert run(EvalConfig(compare=[str(a), str(a)])) == {"compared": [str(a), str(a)], "rows": 1}
+    with pytest.raises(UserError, match="exactly two"):
+        run(EvalConfig(compare=[str(a)]))
