@@ -22,8 +22,8 @@ from codecurate.records import chat_messages
 
 # Provenance fields we look at, and the marks of data that may not be trained on (MultiPL-E's licence forbids
 # use as training data: BSD-3 with a machine-learning restriction).
-PROVENANCE_FIELDS = ("source", "dataset", "origin", "provenance", "benchmark")
-FORBIDDEN_SOURCES = ("multipl-e", "multipl_e", "multiple-e", "nuprl/multipl")
+PROVENANCE_FIELDS = ("source", "dataset", "origin", "provenance", "benchmark", "repo", "url", "path")
+FORBIDDEN_SOURCES = ("multipl-e", "multipl_e", "nuprl/multipl")
 
 
 def _check_licence(record: dict, path: object, lineno: int) -> None:
