@@ -53,9 +53,9 @@ class GenerateConfig:
     translate_to: list[str] = field(
         default_factory=lambda: ["python", "javascript", "java", "go"], metadata={"help": "translate target languages"}
     )
-    batch_size: int = field(default=8, metadata={"help": "items generated per batch (more: faster, more memory)"})
-    max_tokens: int = field(default=160, metadata={"help": "generation budget per reply (the main cost on CPU)"})
-    disc_max_tokens: int = field(default=48, metadata={"help": "discriminator budget per reply"})
+    batch_size: int = field(default=16, metadata={"help": "items generated per batch (more: faster, more memory)"})
+    max_tokens: int = field(default=128, metadata={"help": "generation budget per reply (the main cost on CPU)"})
+    disc_max_tokens: int = field(default=32, metadata={"help": "discriminator budget per reply"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature (0 = greedy)"})
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
     seed: int = field(default=0, metadata={"help": "seed for task choice, few-shot sampling and generation"})
@@ -68,7 +68,7 @@ class GenerateConfig:
     per_language_memory: bool = field(
         default=False, metadata={"help": "xCoder-style per-language pools and fault summary"}
     )
-    max_seed_chars: int = field(default=1500, metadata={"help": "seed code longer than this is cut in prompts"})
+    max_seed_chars: int = field(default=1000, metadata={"help": "seed code longer than this is cut in prompts"})
     max_sentences: int = field(default=3, metadata={"help": "most sentences an instruction may have"})
     min_answered: float = field(default=0.5, metadata={"help": "share of checklist items the judge must answer"})
     dedup: bool = field(default=True, metadata={"help": "drop exact and near-duplicate examples"})
@@ -81,6 +81,7 @@ class GenerateConfig:
     ngram_threshold: float = field(default=0.5, metadata={"help": "share of a benchmark text's n-grams that flags"})
     substring_min_chars: int = field(default=50, metadata={"help": "benchmark strings this long are substring-checked"})
     validate: bool = field(default=False, metadata={"help": "execute answers against seed tests in the sandbox"})
+    test_max_tokens: int = field(default=256, metadata={"help": "budget for the seed tests the LLM writes"})
     alpaca: str | None = field(default=None, metadata={"help": "also write Alpaca-style JSON here"})
     hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
     overwrite: bool = field(default=False, metadata={"help": "start over instead of resuming"})
@@ -176,7 +177,7 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
         elif disc_backend is None and cfg.discriminator != "none":
             disc_backend = backend
     if cfg.validate:
-        plan.items = _with_seed_tests(plan.items, backend, timings)
+        plan.items = _with_seed_tests(plan.items, backend, cfg.test_max_tokens, timings)
     memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
     accepted = JsonlAppender(out)
     rejected = JsonlAppender(rejected_path)
@@ -211,7 +212,7 @@ def _resume(items: list[Item], done: list[dict], max_attempts: int) -> list[Item
     return todo
 
 
-def _with_seed_tests(items: list[Item], backend: Backend, timings: Timings) -> list[Item]:
+def _with_seed_tests(items: list[Item], backend: Backend, max_tokens: int, timings: Timings) -> list[Item]:
     """Give Python seeds LLM-written, coverage-checked tests (MultiPL-T style) for `--validate`."""
     try:
         from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
@@ -220,7 +221,7 @@ def _with_seed_tests(items: list[Item], backend: Backend, timings: Timings) -> l
     seeds = {id(it.seed): it.seed for it in items if not it.seed.get("tests")}
     if seeds:
         with timings("seed_tests"):
-            new, stats = add_seed_tests(list(seeds.values()), backend, SeedTestConfig())
+            new, stats = add_seed_tests(list(seeds.values()), backend, SeedTestConfig(max_tokens=max_tokens))
         log.info("seed tests: %s", stats)
         by_id = dict(zip(seeds, new, strict=True))
         for it in items:

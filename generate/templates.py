@@ -115,7 +115,8 @@ def generation_messages(
     for ex in good:
         ex_ctx = {"language": ex.get("language", ""), "target_language": ex.get("target_language")}
         ex_ctx |= {"code": ex.get("code", ""), "buggy": ex.get("buggy") if ctx.get("buggy") else None}
-        messages.append({"role": "user", "content": render_seed(ex_ctx, max_chars)})
+        # Few-shot code is cut shorter than the seed: on CPU every prompt token costs prefill time.
+        messages.append({"role": "user", "content": render_seed(ex_ctx, min(max_chars, 400))})
         messages.append({"role": "assistant", "content": render_reply(ex, list(fields))})
     messages.append({"role": "user", "content": render_seed(ctx, max_chars)})
     return messages
