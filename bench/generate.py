@@ -1,6 +1,6 @@
 """Generation throughput on the embedded SmolLM2 (CPU): batched vs one request at a time, same seeds, greedy.
 
-    nice .venv/bin/python bench/generate.py --seeds 16 --max-tokens 96
+    nice .venv/bin/python bench/generate.py --seeds 8 --max-tokens 64
 
 Prints a table: wall time, judged examples per minute, completion tokens per second (generator and
 discriminator together), and the speed-up of each batch size over batch size 1 measured in the same run; then
@@ -27,10 +27,10 @@ DEFAULT_SEEDS = REPO.parent / "shared" / "data" / "codexglue_code_to_text_6lang_
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seed-file", default=str(DEFAULT_SEEDS))
-    ap.add_argument("--seeds", type=int, default=16)
-    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8, 16])
-    ap.add_argument("--max-tokens", type=int, default=96)
-    ap.add_argument("--disc-max-tokens", type=int, default=32)
+    ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 8])
+    ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--disc-max-tokens", type=int, default=24)
     args = ap.parse_args()
 
     from codecurate.generate.backends import load_backend

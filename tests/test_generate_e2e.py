@@ -75,22 +75,22 @@ def test_kill_mid_run_then_resume(tmp_path):
 
 @pytest.mark.slow
 def test_smollm2_end_to_end(tmp_path):
-    seeds = write_seeds(tmp_path / "seeds.jsonl", SEEDS[:3])
+    seeds = write_seeds(tmp_path / "seeds.jsonl", SEEDS[:2])
     cfg = GenerateConfig(
         str(seeds),
         str(tmp_path / "inst.jsonl"),
         mix="summarize=1,fix=1",
         tasks_per_seed=2,
         max_attempts=1,
-        max_tokens=64,
+        max_tokens=48,
         disc_max_tokens=24,
-        batch_size=6,
+        batch_size=4,
         decontaminate_with=[],
     )
     summary = run(cfg)
     report = json.loads((tmp_path / "inst.report.json").read_text())
     c = report["counts"]
-    assert c["requested"] == c["items"] == 6 and c["backend_failed"] == 0
+    assert c["requested"] == c["items"] == 4 and c["backend_failed"] == 0
     rejected = sum(c[k] for k in ("parse_failed", "rule_rejected", "disc_rejected"))
     assert c["accepted"] + rejected == c["requested"] and summary["written"] == c["written"]
     assert report["throughput"]["completion_tokens"] > 0
