@@ -187,3 +187,29 @@ def test_bad_config_and_input_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("codecurate generate: error: --mix")
     assert err[1] == f"codecurate generate: error: {seeds}:2: invalid JSON: Expecting value at column 1"
+
+
+def test_validate_runs_answers_against_seed_tests(tmp_path):
+    def with_tests(messages):
+        text = messages[-1]["content"]
+        if text.startswith("Write ") and "assert statements" in text:
+            if "def add" in text:
+                return "```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\n```"
+            return "```python\nassert big([1, 3]) == 6\n```"
+        if "review" in messages[0]["content"]:
+            return canned_reply(messages)
+        if "Invent" in messages[0]["content"] and "big(xs)" in text:
+            return "INSTRUCTION: Double the largest item.\nOUTPUT:\n```python\ndef big(xs):\n    return max(xs)\n```"
+        return canned_reply(messages)
+
+    seeds = write_seeds(tmp_path / "s.jsonl", [SEEDS[0], SEEDS[2]])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True)
+    cfg.decontaminate_with = []
+    run(cfg, FunctionBackend(with_tests))
+    acc = lines(tmp_path / "inst.jsonl")
+    assert [r["seed_id"] for r in acc] == ["add"] and acc[0]["validation"]["status"] == "pass"
+    rej = [r for r in lines(tmp_path / "inst.rejected.jsonl") if r["stage"] == "validation"]
+    assert {r["seed_id"] for r in rej} == {"big"} and rej[0]["reasons"] == ["validation:fail"]
+    report = json.loads((tmp_path / "inst.report.json").read_text())
+    assert report["validation"]["generate"]["python"] == {"run": 3, "passed": 1}
+    assert report["counts"]["validation_failed"] == 2
