@@ -170,6 +170,8 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
             p.unlink(missing_ok=True)
         if not cfg.memory_dir:
             shutil.rmtree(memory_dir, ignore_errors=True)
+    else:
+        _warn_if_config_changed(cfg, out)
     plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, cfg.translate_to, cfg.seed, make_bug_fn())
     with timings("load_models"):
         if backend is None:
@@ -191,6 +193,17 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
         rejected.close()
         memory.close()
     return finalize(cfg, out, rejected_path, seeds, plan, timings, judge.tokens)
+
+
+def _warn_if_config_changed(cfg: GenerateConfig, out: Path) -> None:
+    from codecurate.config import to_dict
+    from codecurate.manifest import read_manifest
+
+    old = read_manifest(out)
+    new = to_dict(cfg)
+    ignore = ("overwrite", "alpaca", "hf_dir")  # they do not change what is generated
+    if old and out.exists() and any(old.get("config", {}).get(k) != v for k, v in new.items() if k not in ignore):
+        log.warning("%s was made with another config; resuming it (--overwrite starts over)", out)
 
 
 def _resume(items: list[Item], done: list[dict], max_attempts: int) -> list[Item]:
