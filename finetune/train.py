@@ -12,6 +12,7 @@ Records whose ``source`` names MultiPL-E are refused (its licence forbids traini
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -97,6 +98,13 @@ def build_sft_config(cfg: FinetuneConfig, on_gpu: bool, has_val: bool):
     precision = _precision(cfg, on_gpu)
     checkpointing = on_gpu if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
     dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[precision]
+    # transformers 5 renamed gradient_* to activation_checkpointing* (the old names warn); support both.
+    names = {f.name for f in dataclasses.fields(SFTConfig)}
+    ckpt = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    # Non-reentrant checkpointing works with frozen bases (LoRA) without forcing input grads on.
+    ckpt_args = {ckpt: checkpointing, f"{ckpt}_kwargs": {"use_reentrant": False} if checkpointing else None}
+    if ckpt == "activation_checkpointing":
+        ckpt_args["gradient_checkpointing"] = None
     return SFTConfig(
         output_dir=cfg.output,
         num_train_epochs=cfg.epochs,
@@ -120,7 +128,7 @@ def build_sft_config(cfg: FinetuneConfig, on_gpu: bool, has_val: bool):
         # Full-precision LoRA keeps optimizer math stable; fp16 weights would need a grad scaler on the base too.
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        gradient_checkpointing=checkpointing,
+        **ckpt_args,
         use_cpu=not on_gpu,
         model_init_kwargs={"dtype": dtype if cfg.method == "lora" or precision == "bf16" else "float32"},
         include_num_input_tokens_seen="non_padding",

@@ -100,3 +100,17 @@ def test_missing_model_is_a_user_error(tmp_path):
     data = write_jsonl(tmp_path / "ins.jsonl", memorise_records(4))
     with pytest.raises(UserError, match="no such model folder"):
         run(FinetuneConfig(data=str(data), model=str(tmp_path / "nope"), output=str(tmp_path / "o")))
+
+
+def test_cpu_config_is_fp32_without_checkpointing_and_maps_our_knobs():
+    from codecurate.finetune.train import build_sft_config
+
+    cfg = FinetuneConfig(data="x.jsonl", output="o", max_steps=7, batch_size=3, grad_accum=2, max_length=128)
+    args = build_sft_config(cfg, on_gpu=False, has_val=False)
+    assert args.use_cpu and not args.bf16 and not args.fp16 and not args.gradient_checkpointing
+    assert args.model_init_kwargs == {"dtype": "float32"} and args.eval_strategy == "no"
+    assert (args.max_steps, args.per_device_train_batch_size, args.gradient_accumulation_steps) == (7, 3, 2)
+    assert args.max_length == 128 and args.output_dir == "o"
+    cfg.precision = "bf16"
+    with pytest.raises(UserError, match="needs a GPU"):
+        build_sft_config(cfg, on_gpu=False, has_val=False)
