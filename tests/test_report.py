@@ -35,7 +35,7 @@ def make_run(root: Path, stages: tuple[str, ...] = ("mine", "curate", "generate"
     run.mkdir(parents=True)
     if "mine" in stages:
         (run / "seeds.jsonl").write_text("")
-        _manifest(run / "seeds.jsonl", "mine", {"input": ["/usr/lib/python3.11"], "languages": ["python"]},
+        _manifest(run / "seeds.jsonl", "mine", {"src": ["/usr/lib/python3.11"], "languages": ["python"]},
                   {"files": 120, "files_skipped": 3, "extracted": 1000, "removed": {"dedup": 150, "too_short": 50},
                    "kept": 800, "by_language": {"python": 800}})  # fmt: skip
     if "curate" in stages:
@@ -52,7 +52,16 @@ def make_run(root: Path, stages: tuple[str, ...] = ("mine", "curate", "generate"
         mix = (("generate", "python", 60), ("summarize", "python", 30), ("translate", "javascript", 10))
         recs = [{"task": t, "language": lang, "messages": []} for t, lang, n in mix for _ in range(n)]
         (run / "instructions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
-        _manifest(run / "instructions.jsonl", "generate", {"model": "smollm2", "tasks": ["generate", "summarize"]}, {})
+        _manifest(
+            run / "instructions.jsonl",
+            "generate",
+            {
+                "model": "smollm2",
+                "validate": True,
+                "decontaminate_with": ["data/humaneval", "data/multipl_e_humaneval"],
+            },
+            {},
+        )
         _json(run / "instructions.report.json", {
             "counts": {"seeds": 200, "requested": 400, "generated": 390, "parse_failed": 10, "rule_rejected": 80,
                        "disc_rejected": 60, "accepted": 250, "validation_failed": 140, "duplicates": 7,
@@ -174,3 +183,70 @@ def test_rebuild_replaces_cleanly(tmp_path: Path) -> None:
     second = build_report(run_dir)[1].read_text()
     assert first.splitlines()[4:] == second.splitlines()[4:]  # only the timestamp line may differ
     assert not [p for p in run_dir.rglob(".*.tmp")]
+
+
+def _dataset(run_dir: Path, n: int = 100) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    recs = [json.loads(line) for line in (run_dir / "instructions.jsonl").read_text().splitlines()][:n]
+    rows = [{"id": str(i), "task": r["task"], "language": r["language"], "output": "x"} for i, r in enumerate(recs)]
+    path = run_dir / "dataset" / "data" / "train-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return run_dir / "dataset"
+
+
+def _front_matter(text: str) -> dict:
+    import yaml
+
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def test_dataset_card_front_matter_and_body(tmp_path: Path) -> None:
+    from huggingface_hub import DatasetCard
+
+    from codecurate.card import write_dataset_card
+
+    run_dir = make_run(tmp_path)
+    dataset_dir = _dataset(run_dir, n=70)
+    text = write_dataset_card(run_dir, dataset_dir).read_text()
+    meta = _front_matter(text)
+    assert meta["license"] == "other" and meta["license_name"] == "psf-2.0"  # stdlib-only sources
+    assert meta["language"] == ["en", "code"] and meta["task_categories"] == ["text-generation"]
+    assert meta["size_categories"] == ["n<1K"]
+    assert {"code", "python"} <= set(meta["tags"]) and "javascript" not in meta["tags"]  # the first 70 rows
+    (config,) = meta["configs"]
+    (files,) = config["data_files"]
+    assert files["split"] == "train" and (dataset_dir / files["path"]).is_file()
+    assert DatasetCard.load(dataset_dir / "README.md").data.to_dict()["license_name"] == "psf-2.0"
+    assert "| train | `data/train-00000-of-00001.parquet` | 70 |" in text
+    assert "Examples per task: generate 60, summarize 10." in text  # counted from the Parquet file
+    assert "Python standard library: PSF-2.0" in text
+    assert "MultiPL-E: BSD-3-Clause with a machine-learning restriction" in text and "HumanEval: MIT" in text
+    assert "humaneval 2, multipl_e 1" in text
+    assert "135M-parameter" in text
+    assert "`method=kcenter`, `n=200`, `encoder=minilm`" in text
+    assert "| written (after dedup + decontamination) | 100 |" in text
+
+
+def test_dataset_card_mixed_sources_and_no_files(tmp_path: Path) -> None:
+    from codecurate.card import classify_source, size_category, write_dataset_card
+
+    run_dir = make_run(tmp_path, stages=("mine",))
+    manifest = run_dir / "seeds.jsonl.manifest.json"
+    m = json.loads(manifest.read_text())
+    m["config"]["src"] = ["/usr/lib/python3.11", "python_train.jsonl.gz", str(tmp_path)]
+    manifest.write_text(json.dumps(m))
+    text = write_dataset_card(run_dir, run_dir / "dataset").read_text()
+    meta = _front_matter(text)
+    assert meta["license"] == "other" and meta["license_name"] == "mixed-source-licences"
+    assert "configs" not in meta and "No Parquet files" in text
+    assert "various) licences" in text and f"local code `{tmp_path}`" in text
+    assert "No decontamination against benchmarks was recorded" in text
+    assert "Answers were not executed" in text
+    assert classify_source("bigcode/the-stack-smol:python")[0] == "hub"
+    assert [size_category(n) for n in (0, 999, 1000, 10_000, 250_000)] == [
+        "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M",
+    ]  # fmt: skip
