@@ -33,6 +33,7 @@ GEN_COUNTS = (
     "seeds", "requested", "generated", "parse_failed", "rule_rejected", "disc_rejected", "accepted",
     "validation_failed", "duplicates", "contaminated", "written",
 )  # fmt: skip
+LOSS_LABELS = {"loss": "train loss", "eval_loss": "eval loss"}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # A section is (title, blocks); a block is ("p", text), ("table", headers, rows) or ("img", name, caption).
@@ -68,15 +69,19 @@ def _share(part: Any, whole: Any) -> str:
 
 
 # --------------------------------------------------------------------------- loading
-def _read_json(path: Path, notes: list[str]) -> Any:
-    """The parsed file, or None when absent; an unreadable file is noted, never raised."""
+def _read_json(path: Path, notes: list[str]) -> dict:
+    """The parsed JSON object, or {} when absent; an unreadable or non-object file is noted, never raised."""
     if not path.is_file():
-        return None
+        return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         notes.append(f"{path}: unreadable, ignored ({e})")
-        return None
+        return {}
+    if not isinstance(obj, dict):
+        notes.append(f"{path}: expected a JSON object, got {type(obj).__name__}; ignored")
+        return {}
+    return obj
 
 
 def _dict(x: Any) -> dict:
@@ -109,7 +114,7 @@ def load_run(run_dir: str | os.PathLike) -> dict[str, Any]:
     notes: list[str] = []
 
     def manifest(output: Path) -> dict:
-        return _dict(_read_json(manifest_path(output), notes))
+        return _read_json(manifest_path(output), notes)
 
     coreset_map = d / "coreset.map.png"
     if coreset_map.is_file() and coreset_map.read_bytes()[:8] != PNG_MAGIC:
@@ -122,21 +127,21 @@ def load_run(run_dir: str | os.PathLike) -> dict[str, Any]:
         "mine": manifest(d / "seeds.jsonl"),
         "curate": {
             "manifest": manifest(d / "coreset.jsonl"),
-            "report": _dict(_read_json(d / "coreset.report.json", notes)),
+            "report": _read_json(d / "coreset.report.json", notes),
             "map": coreset_map if coreset_map and coreset_map.is_file() else None,
         },
         "generate": {
             "manifest": manifest(d / "instructions.jsonl"),
-            "report": _dict(_read_json(d / "instructions.report.json", notes)),
+            "report": _read_json(d / "instructions.report.json", notes),
             "mix": _count_mix(d / "instructions.jsonl", notes),
         },
         "finetune": {
-            "summary": _dict(_read_json(d / "ft" / "training_summary.json", notes)),
-            "manifest": _dict(_read_json(d / "ft" / "manifest.json", notes)),
+            "summary": _read_json(d / "ft" / "training_summary.json", notes),
+            "manifest": _read_json(d / "ft" / "manifest.json", notes),
         },
         "eval": {
-            "base": _dict(_read_json(d / "eval-base" / "summary.json", notes)),
-            "ft": _dict(_read_json(d / "eval-ft" / "summary.json", notes)),
+            "base": _read_json(d / "eval-base" / "summary.json", notes),
+            "ft": _read_json(d / "eval-ft" / "summary.json", notes),
         },
     }
 
@@ -278,7 +283,7 @@ def _loss(path: Path, history: list) -> Path | None:
     fig, ax = _figure(3.2)
     for key, style, color in (("loss", "-", "#4c72b0"), ("eval_loss", "o-", "#dd8452")):
         if series[key]:
-            ax.plot(*zip(*series[key], strict=True), style, label=key.replace("_", " "), color=color)
+            ax.plot(*zip(*series[key], strict=True), style, label=LOSS_LABELS[key], color=color)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend()
@@ -360,7 +365,8 @@ def sections(run: dict, images: dict[str, Path]) -> list[Section]:
     steps = funnel(run)
     if steps:
         rows = [[label, fmt_int(n), _share(n, steps[i - 1][1]) if i else "–"] for i, (label, n) in enumerate(steps)]
-        blocks = [("table", ["step", "records", "of previous"], rows), *img("funnel", "filter funnel")]
+        note = "Seeds until the coreset, examples after it (a seed can yield several tasks and attempts)."
+        blocks = [("p", note), ("table", ["step", "records", "of previous"], rows), *img("funnel", "filter funnel")]
     else:
         blocks = [("p", "Not run: no stage recorded counts yet.")]
     out.append(("Filter funnel", blocks))
@@ -535,6 +541,8 @@ def build_report(run_dir: str | os.PathLike) -> tuple[Path, Path]:
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     images = make_plots(run, run_dir / "report_files")
+    for stale in set((run_dir / "report_files").glob("*.png")) - set(images.values()):
+        stale.unlink()  # a chart from an earlier build whose data is gone now
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
     with atomic_write(md_path) as fh:
         fh.write(render_markdown(run, images))

@@ -152,6 +152,7 @@ def test_corrupt_files_are_reported_not_fatal(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path)
     (run_dir / "coreset.report.json").write_text("{not json")
     (run_dir / "coreset.map.png").write_bytes(b"GIF89a....")
+    (run_dir / "ft" / "training_summary.json").write_text("[1, 2]")
     with open(run_dir / "instructions.jsonl", "a") as fh:
         fh.write("{torn\n")
     md = build_report(run_dir)[1].read_text()
@@ -159,6 +160,7 @@ def test_corrupt_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert "coreset.report.json: unreadable" in md
     assert "coreset.map.png: not a PNG image" in md
     assert "1 unreadable line(s)" in md
+    assert "training_summary.json: expected a JSON object, got list" in md and "Not run: finetune" in md
     assert "Not run: curate" in md
     assert "| generate | 0 | 60 | 60 |" in md  # the good lines are still counted
 
@@ -183,6 +185,11 @@ def test_rebuild_replaces_cleanly(tmp_path: Path) -> None:
     second = build_report(run_dir)[1].read_text()
     assert first.splitlines()[4:] == second.splitlines()[4:]  # only the timestamp line may differ
     assert not [p for p in run_dir.rglob(".*.tmp")]
+    for name in ("eval-base", "eval-ft"):
+        for f in (run_dir / name).iterdir():
+            f.unlink()
+    md = build_report(run_dir)[1].read_text()
+    assert "Not run: eval" in md and not (run_dir / "report_files" / "eval.png").exists()
 
 
 def _dataset(run_dir: Path, n: int = 100) -> Path:
