@@ -109,7 +109,8 @@ def _columns_and_mix(dataset_dir: Path, files: list[tuple[str, str, int]]) -> tu
 
 
 def _settings(config: dict, stage: str) -> str:
-    keys = [k for k in KEY_SETTINGS[stage] if k in config] or [k for k, v in config.items() if _short(v)]
+    keys = [k for k in KEY_SETTINGS[stage] if config.get(k) not in (None, "", [])]
+    keys = keys or [k for k, v in config.items() if _short(v)]
     return ", ".join(f"`{k}={_show(config[k])}`" for k in keys) or "settings not recorded"
 
 
@@ -184,7 +185,8 @@ def render_card(run: dict, dataset_dir: Path) -> str:
     stage_cfgs = (("mine", mine_cfg), ("curate", _dict(run["curate"]["manifest"].get("config"))), ("generate", gen_cfg))
     for stage, cfg in stage_cfgs:
         lines.append(f"- **{stage}**: " + (_settings(cfg, stage) if cfg else "no manifest found in the run folder"))
-    version = _dict(run["generate"]["manifest"].get("versions")).get("codecurate")
+    manifests = (run["generate"]["manifest"], run["curate"]["manifest"], run["mine"])
+    version = next((_dict(m.get("versions")).get("codecurate") for m in manifests if m.get("versions")), None)
     lines += ["", f"Made with codecurate {version or '(version not recorded)'}.", ""]
     steps = funnel(run)
     if steps:
@@ -235,8 +237,9 @@ def _limit_lines(gen_cfg: dict, run: dict) -> list[str]:
     else:
         lines.append("- Only executable tasks in languages with a runtime were checked; summaries and explanations "
                      "are judged by the LLM discriminator alone.")  # fmt: skip
-    lines.append("- Seed tests are LLM-written too: a pass means the answer agrees with them, not that it is correct.")
-    lines.append("- Decontamination is n-gram/substring based: paraphrased benchmark problems can slip through.")
+        lines.append("- Seed tests are LLM-written too: a pass means an answer agrees with them, not that it is right.")
+    if run["generate"]["report"].get("decontamination") or gen_cfg.get("decontaminate_with"):
+        lines.append("- Decontamination is n-gram/substring based: paraphrased benchmark problems can slip through.")
     return [*lines, ""]
 
 

@@ -121,7 +121,7 @@ def load_run(run_dir: str | os.PathLike) -> dict[str, Any]:
         notes.append(f"{coreset_map}: not a PNG image, left out")
         coreset_map = None
     return {
-        "dir": d,
+        "dir": d.resolve(),
         "name": d.resolve().name,
         "notes": notes,
         "mine": manifest(d / "seeds.jsonl"),
@@ -331,7 +331,9 @@ def sections(run: dict, images: dict[str, Path]) -> list[Section]:
     # Mine
     mine = _dict(run["mine"].get("counts"))
     if mine:
-        rows = [[k, fmt_int(mine.get(k))] for k in ("files", "files_skipped", "extracted", "kept") if k in mine]
+        # files_skipped may be a reason -> count dict: the table shows its total.
+        total = {k: sum(v.values()) if isinstance(v, dict) else v for k, v in mine.items()}
+        rows = [[k, fmt_int(total[k])] for k in ("files", "files_skipped", "extracted", "kept") if k in mine]
         rows += [[f"removed: {k}", fmt_int(v)] for k, v in _num_items(mine.get("removed"))]
         blocks: list[Block] = [("table", ["count", "records"], rows)]
         by_lang = sorted(_num_items(mine.get("by_language")), key=lambda kv: -kv[1])
