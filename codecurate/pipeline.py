@@ -108,6 +108,11 @@ def run(cfg: PipelineConfig) -> dict[str, Any]:
         stage_summary = importlib.import_module(module).run(stage_cfg)
         summary["stages"][name] = f"done in {time.perf_counter() - start:.1f}s"
         summary[name] = _brief(stage_summary)
+    dataset_dir = run_dir / "dataset"
+    if dataset_dir.is_dir():
+        from codecurate.card import write_dataset_card
+
+        summary["dataset_card"] = str(write_dataset_card(run_dir, dataset_dir))
     if cfg.report:
         from codecurate.report import build_report
 
