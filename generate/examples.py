@@ -10,9 +10,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from codecurate.generate.parse import extract_code, fence
-
 from codecurate.errors import UserError
+from codecurate.generate.parse import extract_code, fence
 from codecurate.io import sha256_text
 from codecurate.records import TASKS, chat_messages
 

@@ -26,7 +26,6 @@ from codecurate.generate.templates import (
     generation_messages,
     template_hash,
 )
-
 from codecurate.io import JsonlAppender
 from codecurate.timer import Timings
 

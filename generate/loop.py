@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from codecurate.errors import UserError
 from codecurate.generate.backends.base import Backend
 from codecurate.generate.examples import Item, parse_mix, plan_items
-
-from codecurate.errors import UserError
 from codecurate.io import JsonlAppender, iter_records
 from codecurate.records import seed_id
 from codecurate.timer import Timings

@@ -10,11 +10,11 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from codecurate.errors import UserError
 from codecurate.generate.backends import load_backend
 from codecurate.generate.backends.base import Request, SamplingParams
 from codecurate.generate.backends.hf import truncate_at_stop
-
-from codecurate.errors import UserError
 
 
 def canned_reply(messages: list[dict]) -> str:

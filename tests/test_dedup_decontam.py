@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from codecurate.generate.decontam import Index, decontaminate, load_benchmark
-from codecurate.generate.dedup import dedup
 
 from codecurate.errors import UserError
+from codecurate.generate.decontam import Index, decontaminate, load_benchmark
+from codecurate.generate.dedup import dedup
 
 
 def rec(i: int, instruction: str, output: str, input_: str = "") -> dict:

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from codecurate.generate.loop import GenerateConfig, run
 from test_backends import FakeOpenAI
 from test_loop import SEEDS, lines, write_seeds
+
+from codecurate.generate.loop import GenerateConfig, run
 
 MORE = [
     {

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from codecurate.generate.backends.base import FunctionBackend
-from codecurate.generate.loop import GenerateConfig, run
 from test_backends import canned_reply
 
 from codecurate.cli import main
 from codecurate.errors import UserError
+from codecurate.generate.backends.base import FunctionBackend
+from codecurate.generate.loop import GenerateConfig, run
 from codecurate.records import chat_messages
 
 SEEDS = [

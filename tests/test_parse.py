@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+
+from codecurate.errors import UserError
 from codecurate.generate.discriminate import parse_answers, verdict
 from codecurate.generate.memory import Memory
 from codecurate.generate.parse import extract_code, parse_reply
@@ -15,8 +17,6 @@ from codecurate.generate.templates import (
     load_templates,
     template_hash,
 )
-
-from codecurate.errors import UserError
 
 F = ["instruction", "output"]
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from codecurate.generate.backends.base import Backend
-
 from codecurate.errors import UserError
+from codecurate.generate.backends.base import Backend
 
 # kind -> (module, class). A literal dict so the kinds are visible at a glance.
 BACKENDS: dict[str, tuple[str, str]] = {

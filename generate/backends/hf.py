@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from codecurate.generate.backends.base import Completion, Request, Response, SamplingParams
-
 from codecurate.errors import UserError
+from codecurate.generate.backends.base import Completion, Request, Response, SamplingParams
 
 log = logging.getLogger(__name__)
 

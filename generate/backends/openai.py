@@ -14,9 +14,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from codecurate.generate.backends.base import Completion, Request, Response
-
 from codecurate.errors import UserError
+from codecurate.generate.backends.base import Completion, Request, Response
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from codecurate.generate.backends.base import Completion, Request, Response
-
 from codecurate.errors import UserError
+from codecurate.generate.backends.base import Completion, Request, Response
 
 
 class VLLMBackend:
