@@ -57,6 +57,8 @@ def build_data(args: argparse.Namespace, out: Path) -> dict[str, Path]:
     # Equal size: the comparison is about which examples, not how many.
     records = {arm: read_records(path) for arm, path in sets.items()}
     size = min(len(r) for r in records.values())
+    if size == 0:
+        raise SystemExit("a generator accepted no examples for one arm; use a larger --n or a stronger --generator")
     for arm, recs in records.items():
         random.Random(args.seed).shuffle(recs)
         sets[arm] = out / f"{arm}.train.jsonl"
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             stage("codecurate.finetune.train", "FinetuneConfig", {
                 "data": str(path), "model": args.base, "output": str(ft_dir), "max_steps": args.max_steps,
                 "seed": args.seed, "merge": True, "max_length": 512, "resume": any(ft_dir.glob("checkpoint-*")),
+                "val_fraction": 0.1 if len(read_records(path)) >= 20 else 0.0,  # tiny quick sets: no hold-out
             })  # fmt: skip
         train[arm] = json.loads((ft_dir / "training_summary.json").read_text())
         models[arm] = str(ft_dir / "merged")
