@@ -22,10 +22,9 @@ import sys
 import time
 from pathlib import Path
 
+from codecurate.config import from_dict
 from codecurate.eval.compare import format_table
 from codecurate.eval.passk import wilson_interval
-
-from codecurate.config import from_dict
 from codecurate.io import read_records, write_jsonl
 
 
