@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from codecurate.config import to_dict
+from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.compare import compare, format_table
 from codecurate.eval.passk import DEFAULT_KS, estimate
-
-from codecurate.config import to_dict
-from codecurate.errors import UserError
 from codecurate.io import JsonlAppender, sha256_text, write_json
 from codecurate.manifest import write_manifest
 from codecurate.timer import Timings

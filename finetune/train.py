@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from codecurate.finetune.data import load_rows, split
-
 from codecurate.config import to_dict
 from codecurate.errors import UserError
+from codecurate.finetune.data import load_rows, split
 from codecurate.io import write_json
 from codecurate.manifest import write_manifest
 

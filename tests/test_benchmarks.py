@@ -1,10 +1,10 @@
 import json
 
 import pytest
-from codecurate.eval import benchmarks
-from codecurate.eval.benchmarks import common
 
 from codecurate.errors import UserError
+from codecurate.eval import benchmarks
+from codecurate.eval.benchmarks import common
 
 
 def test_registry_resolves_specs_and_rejects_unknown():

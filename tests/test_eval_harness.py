@@ -1,12 +1,12 @@
 import json
 
 import pytest
+
+from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, evaluate_completions, run
 from codecurate.generate.backends.base import FunctionBackend
-
-from codecurate.errors import UserError
 
 pytest.importorskip("codecurate.generate.sandbox")
 

@@ -2,10 +2,10 @@ import json
 import random
 
 import pytest
-from codecurate.finetune.data import load_rows, split, to_row
-from codecurate.finetune.train import FinetuneConfig, run, summarize_log
 
 from codecurate.errors import UserError
+from codecurate.finetune.data import load_rows, split, to_row
+from codecurate.finetune.train import FinetuneConfig, run, summarize_log
 
 
 def write_jsonl(path, records):

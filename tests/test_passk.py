@@ -2,6 +2,7 @@ import itertools
 import math
 
 import pytest
+
 from codecurate.eval.passk import bootstrap_interval, estimate, pass_at_k, wilson_interval
 
 

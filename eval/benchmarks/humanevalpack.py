@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codecurate.errors import UserError
 from codecurate.eval.benchmarks.common import (
     check_size,
     defines_js,
@@ -27,8 +28,6 @@ from codecurate.eval.benchmarks.common import (
     python_prefix,
     read_docs,
 )
-
-from codecurate.errors import UserError
 
 CITATION = """@article{muennighoff2023octopack,
   title={OctoPack: Instruction Tuning Code Large Language Models},

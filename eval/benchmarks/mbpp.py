@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecurate.eval.benchmarks.common import check_size, extract_code, find_file, read_docs, truncate
-
 from codecurate.errors import UserError
+from codecurate.eval.benchmarks.common import check_size, extract_code, find_file, read_docs, truncate
 
 CITATION = """@article{austin2021program,
   title={Program Synthesis with Large Language Models},

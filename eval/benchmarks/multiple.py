@@ -18,9 +18,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from codecurate.eval.benchmarks.common import extract_code, find_file, read_docs, truncate
-
 from codecurate.errors import UserError
+from codecurate.eval.benchmarks.common import extract_code, find_file, read_docs, truncate
 
 CITATION = """@article{cassano2023multipl,
   title={MultiPL-E: A Scalable and Polyglot Approach to Benchmarking Neural Code Generation},
