@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (ft_dir / "training_summary.json").exists():
             stage("codecurate.finetune.train", "FinetuneConfig", {
                 "data": str(path), "model": args.base, "output": str(ft_dir), "max_steps": args.max_steps,
-                "seed": args.seed, "merge": True, "max_length": 512, "resume": any(ft_dir.glob("checkpoint-*")),
+                "seed": args.seed, "merge": True, "max_length": 1024, "resume": any(ft_dir.glob("checkpoint-*")),
                 "val_fraction": 0.1 if len(read_records(path)) >= 20 else 0.0,  # tiny quick sets: no hold-out
             })  # fmt: skip
         train[arm] = json.loads((ft_dir / "training_summary.json").read_text())

@@ -207,6 +207,12 @@ def run(cfg: FinetuneConfig) -> dict:
         processing_class=tokenizer,
         peft_config=_peft_config(cfg),
     )
+    # TRL drops rows it cannot use (e.g. no completion token left after truncation): count them, never hide them.
+    dropped = len(train_rows) - len(trainer.train_dataset)
+    if len(trainer.train_dataset) == 0:
+        raise UserError(f"{cfg.data}: no training rows left after tokenization; raise --max-length ({cfg.max_length})")
+    if dropped and not cfg.packing:
+        log.warning("%d of %d training rows dropped by TRL preprocessing", dropped, len(train_rows))
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=last_ckpt if cfg.resume else None)
     evaluated = [e.get("step") for e in trainer.state.log_history if "eval_loss" in e]
@@ -242,6 +248,7 @@ def run(cfg: FinetuneConfig) -> dict:
         "final_eval_loss": eval_loss,
         "train_records": len(train_rows),
         "val_records": len(val_rows),
+        "train_rows_dropped": 0 if cfg.packing else dropped,  # packing changes the row count on purpose
         "merged": str(merged) if merged else None,
         "log_history": entries,
     }
