@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from codecurate.curate.embed import encode, load_encoder
 
+from codecurate.curate.embed import encode, load_encoder
 from codecurate.models import resolve_encoder
 
 

@@ -22,6 +22,7 @@ import time
 import tracemalloc
 
 import numpy as np
+
 from codecurate.curate.diversity import coverage
 from codecurate.curate.select import kcenter, kmeans, random_subset
 

@@ -11,6 +11,7 @@ import os
 from typing import Any
 
 import numpy as np
+
 from codecurate.curate.select import CHUNK_ROWS, nearest_selected
 
 

@@ -26,6 +26,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from codecurate.config import to_dict
 from codecurate.curate.extract import (
     EXTENSIONS,
     LANGUAGES,
@@ -38,8 +39,6 @@ from codecurate.curate.extract import (
     strip_python_docstring,
 )
 from codecurate.curate.filters import FilterConfig, count_by_language, run_filters
-
-from codecurate.config import to_dict
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, write_jsonl
 from codecurate.manifest import write_manifest

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from codecurate.curate import embed
 from codecurate.curate.embed import embed_texts, texts_for
 

@@ -4,6 +4,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
+
 from codecurate.curate.extract import (
     ParseError,
     docstring_tokens,
@@ -20,7 +22,6 @@ from codecurate.curate.filters import (
     run_filters,
     shingles,
 )
-from conftest import FIXTURES
 
 TREE = FIXTURES / "mine" / "tree"
 

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from codecurate.curate.mine import MineConfig, git_blob_sha, git_commit, is_excluded, run, walk_tree
 from conftest import FIXTURES
 
 from codecurate.cli import main
+from codecurate.curate.mine import MineConfig, git_blob_sha, git_commit, is_excluded, run, walk_tree
 from codecurate.errors import UserError
 from codecurate.records import seed_id
 

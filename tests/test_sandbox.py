@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from codecurate.generate import languages, sandbox
-from codecurate.generate.sandbox import Limits, execute, execute_many
 
 from codecurate.errors import UserError
+from codecurate.generate import languages, sandbox
+from codecurate.generate.sandbox import Limits, execute, execute_many
 
 FAST = Limits(timeout_s=5)
 

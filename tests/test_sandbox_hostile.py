@@ -11,8 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from codecurate.generate.sandbox import ExecutionResult, Limits, execute, isolation
 from conftest import REPO
+
+from codecurate.generate.sandbox import ExecutionResult, Limits, execute, isolation
 
 EVIL = REPO / "tests" / "evil_programs"
 needs_namespace = pytest.mark.skipif(isolation() != "namespace", reason="needs root + unshare (namespace mode)")

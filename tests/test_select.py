@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from codecurate.curate.coreset import parse_quotas, select_by_language
 from codecurate.curate.diversity import coverage, diversity_report
 from codecurate.curate.select import kcenter, kmeans, nearest_selected, random_subset
-
 from codecurate.errors import UserError
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from codecurate.generate.backends.base import FunctionBackend
 from codecurate.generate.languages import get_language
 from codecurate.generate.mutate import mutants
