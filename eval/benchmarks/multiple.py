@@ -73,7 +73,7 @@ def unavailable(variant: str | None) -> str | None:
     if variant == "lua":
         probe = subprocess.run([exe, "-e", "require('luaunit')"], capture_output=True, timeout=10)
         if probe.returncode != 0:
-            return "Lua module 'luaunit' not installed (luarocks install luaunit)"
+            return "Lua module 'luaunit' not installed (Debian: apt-get install lua-unit; or luarocks install luaunit)"
     return None
 
 
