@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         ft_dir = out / f"ft-{arm}"
         if not (ft_dir / "training_summary.json").exists():
             stage("codecurate.finetune.train", "FinetuneConfig", {
-                "data": str(path), "model": args.base, "output": str(ft_dir), "max_steps": args.max_steps,
+                "input": str(path), "model": args.base, "output": str(ft_dir), "max_steps": args.max_steps,
                 "seed": args.seed, "merge": True, "max_length": 1024, "resume": any(ft_dir.glob("checkpoint-*")),
                 "val_fraction": 0.1 if len(read_records(path)) >= 20 else 0.0,  # tiny quick sets: no hold-out
             })  # fmt: skip

@@ -77,7 +77,7 @@ def plan(cfg: PipelineConfig) -> list[tuple[str, str, Any, Path, list[Path]]]:
         c = _stage_config("generate", "codecurate.generate.loop", "GenerateConfig", cfg.generate, wired)
         steps.append(("generate", "codecurate.generate.loop", c, instructions, [coreset]))
     if "finetune" in want:
-        wired = {"data": str(instructions), "output": str(ft), "merge": True}
+        wired = {"input": str(instructions), "output": str(ft), "merge": True}
         c = _stage_config("finetune", "codecurate.finetune.train", "FinetuneConfig", cfg.finetune, wired)
         steps.append(("finetune", "codecurate.finetune.train", c, ft, [instructions]))
     if "eval" in want:

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FinetuneConfig:
-    data: str = field(metadata={"help": "instructions.jsonl (messages, prompt/completion, or instruction/output)",
+    input: str = field(metadata={"help": "instructions.jsonl (messages, prompt/completion, or instruction/output)",
                                 "positional": True})  # fmt: skip
     model: str = field(default="smollm2", metadata={"help": "base model: folder, Hub id, or alias 'smollm2'"})
     output: str = field(default="runs/ft", metadata={"help": "output folder", "aliases": ["-o"]})
@@ -175,7 +175,7 @@ def merge_adapter(base_path: str, adapter_dir: str | Path, out_dir: str | Path, 
 
 
 def run(cfg: FinetuneConfig) -> dict:
-    rows, data_stats = load_rows(cfg.data)
+    rows, data_stats = load_rows(cfg.input)
     train_rows, val_rows = split(rows, cfg.val_fraction, cfg.seed)
     model_path = _check_model(cfg.model)
     out = Path(cfg.output)
@@ -210,7 +210,7 @@ def run(cfg: FinetuneConfig) -> dict:
     # TRL drops rows it cannot use (e.g. no completion token left after truncation): count them, never hide them.
     dropped = len(train_rows) - len(trainer.train_dataset)
     if len(trainer.train_dataset) == 0:
-        raise UserError(f"{cfg.data}: no training rows left after tokenization; raise --max-length ({cfg.max_length})")
+        raise UserError(f"{cfg.input}: no training rows left after tokenization; raise --max-length ({cfg.max_length})")
     if dropped and not cfg.packing:
         log.warning("%d of %d training rows dropped by TRL preprocessing", dropped, len(train_rows))
     start = time.perf_counter()
@@ -254,7 +254,7 @@ def run(cfg: FinetuneConfig) -> dict:
     }
     write_json(out / "training_summary.json", summary)
     counts = {**data_stats, "train": len(train_rows), "val": len(val_rows), "steps": state.global_step}
-    write_manifest(out, "finetune", to_dict(cfg), inputs=[cfg.data], counts=counts, timings={"train": wall})
+    write_manifest(out, "finetune", to_dict(cfg), inputs=[cfg.input], counts=counts, timings={"train": wall})
     return {k: v for k, v in summary.items() if k != "log_history"}
 
 

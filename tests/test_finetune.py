@@ -74,7 +74,7 @@ def memorise_records(n: int = 8) -> list[dict]:
 def test_cpu_smoke_run_loss_falls_and_summary_is_complete(tmp_path):
     data = write_jsonl(tmp_path / "ins.jsonl", memorise_records())
     out = tmp_path / "ft"
-    cfg = FinetuneConfig(data=str(data), output=str(out), max_steps=6, batch_size=4, max_length=96)
+    cfg = FinetuneConfig(input=str(data), output=str(out), max_steps=6, batch_size=4, max_length=96)
     cfg.learning_rate, cfg.logging_steps, cfg.eval_steps, cfg.save_steps, cfg.val_fraction = 3e-3, 1, 6, 6, 0.25
     cfg.merge = True
     summary = run(cfg)
@@ -99,13 +99,13 @@ def test_cpu_smoke_run_loss_falls_and_summary_is_complete(tmp_path):
 def test_missing_model_is_a_user_error(tmp_path):
     data = write_jsonl(tmp_path / "ins.jsonl", memorise_records(4))
     with pytest.raises(UserError, match="no such model folder"):
-        run(FinetuneConfig(data=str(data), model=str(tmp_path / "nope"), output=str(tmp_path / "o")))
+        run(FinetuneConfig(input=str(data), model=str(tmp_path / "nope"), output=str(tmp_path / "o")))
 
 
 def test_cpu_config_is_fp32_without_checkpointing_and_maps_our_knobs():
     from codecurate.finetune.train import build_sft_config
 
-    cfg = FinetuneConfig(data="x.jsonl", output="o", max_steps=7, batch_size=3, grad_accum=2, max_length=128)
+    cfg = FinetuneConfig(input="x.jsonl", output="o", max_steps=7, batch_size=3, grad_accum=2, max_length=128)
     args = build_sft_config(cfg, on_gpu=False, has_val=False)
     assert args.use_cpu and not args.bf16 and not args.fp16 and not args.gradient_checkpointing
     assert args.model_init_kwargs == {"dtype": "float32"} and args.eval_strategy == "no"

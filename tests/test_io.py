@@ -60,3 +60,14 @@ def test_appender_drops_torn_last_line_and_keeps_whole_records(tmp_path):
         assert [r["k"] for r in out.existing] == [1, 2]
         out.write({"k": 3})
     assert [json.loads(line)["k"] for line in path.read_text().splitlines()] == [1, 2, 3]
+
+
+def test_atomic_write_respects_umask(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_jsonl(tmp_path / "out.jsonl", [{"a": 1}])
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o644
