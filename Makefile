@@ -29,9 +29,13 @@ test-fast: setup
 demo: setup
 	$(BIN)/codecurate pipeline --config configs/demo.yaml
 
+# Each script prints a table with ratios against a baseline measured in the same run (see bench/RESULTS.md).
 bench: setup
-	$(BIN)/python bench/selection.py
+	$(BIN)/python bench/mine.py
 	$(BIN)/python bench/embedding.py
+	$(BIN)/python bench/selection.py
+	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/generate.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -226,3 +226,7 @@ def test_transformers_backend_contract():
     # Batching must not change greedy answers (left padding done right).
     alone = b.complete([reqs[1]])[0]
     assert alone.text == out[1].text
+    # Raw completion (no chat template) continues the text itself, as base-model evaluation needs.
+    raw = b.complete_text(["def add(a, b):\n    return"], [SamplingParams(max_tokens=6)])[0]
+    assert raw.error is None and raw.completions[0].completion_tokens > 0
+    assert raw.prompt_tokens < out[1].prompt_tokens  # no chat-template tokens around the prompt

@@ -64,22 +64,37 @@ class TransformersBackend:
                 )
             except Exception as e:  # a malformed conversation fails alone
                 responses[i] = Response(error=f"chat template: {e}")
+        return self._complete(prompts, [r.params for r in requests], responses)
+
+    def complete_text(self, prompts: list[str], params: list[SamplingParams]) -> list[Response]:
+        """Raw prompts, no chat template: base models and HumanEval-style completion prompts."""
+        return self._complete(dict(enumerate(prompts)), params, [None] * len(prompts))
+
+    def _complete(
+        self, prompts: dict[int, str], params: list[SamplingParams], responses: list[Response | None]
+    ) -> list[Response]:
+        from tqdm.auto import tqdm
+
         groups: dict[str, list[int]] = {}
         for i in prompts:
-            p = requests[i].params
+            p = params[i]
             # Not the seed: one seed per batch (torch's global generator) keeps per-request seeds batchable.
             groups.setdefault(repr((p.temperature, p.top_p, p.max_tokens, tuple(p.stop), p.n)), []).append(i)
+        n_batches = sum(-(-len(idx) // self.batch_size) for idx in groups.values())
+        bar = tqdm(total=len(prompts), desc=self.name, unit="req", leave=False, disable=n_batches < 2)
         for idx in groups.values():
             idx.sort(key=lambda i: len(prompts[i]))
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start : start + self.batch_size]
                 try:
-                    outs = self._generate([prompts[i] for i in chunk], requests[chunk[0]].params)
+                    outs = self._generate([prompts[i] for i in chunk], params[chunk[0]])
                 except Exception as e:  # e.g. out of memory: this batch fails, the run goes on
                     log.warning("generation failed for a batch of %d: %s", len(chunk), e)
                     outs = [Response(error=f"{type(e).__name__}: {e}") for _ in chunk]
                 for i, out in zip(chunk, outs, strict=True):
                     responses[i] = out
+                bar.update(len(chunk))
+        bar.close()
         return [r if r is not None else Response(error="not generated") for r in responses]
 
     def _generate(self, prompts: list[str], params: SamplingParams) -> list[Response]:
