@@ -7,13 +7,15 @@ back as few-shot examples. Rejected tries are retried up to --max-attempts. Acce
 and decontaminated against benchmarks, then written with chat `messages` ready for TRL.
 
 Outputs beside -o: <out>.rejected.jsonl (with reasons), <out>.report.json, <out>.memory/ (few-shot pools),
-<out>.manifest.json. Output is append-only: rerun the same command after a crash to resume.
+<out>.seedtests.jsonl (with --validate), <out>.manifest.json. Output is append-only: rerun the same command
+after a crash to resume.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -165,7 +167,7 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
     if cfg.overwrite:
         import shutil
 
-        for p in (out, rejected_path):
+        for p in (out, rejected_path, side_path(out, "seedtests.jsonl")):
             p.unlink(missing_ok=True)
         if not cfg.memory_dir:
             shutil.rmtree(memory_dir, ignore_errors=True)
@@ -178,7 +180,7 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
         elif disc_backend is None and cfg.discriminator != "none":
             disc_backend = backend
     if cfg.validate:
-        plan.items = _with_seed_tests(plan.items, backend, cfg.test_max_tokens, timings)
+        plan.items = _with_seed_tests(plan.items, backend, cfg, timings)
     memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
     accepted = JsonlAppender(out)
     rejected = JsonlAppender(rejected_path)
@@ -224,18 +226,55 @@ def _resume(items: list[Item], done: list[dict], max_attempts: int) -> list[Item
     return todo
 
 
-def _with_seed_tests(items: list[Item], backend: Backend, max_tokens: int, timings: Timings) -> list[Item]:
-    """Give Python seeds LLM-written, coverage-checked tests (MultiPL-T style) for `--validate`."""
+def _with_seed_tests(items: list[Item], backend: Backend, cfg: GenerateConfig, timings: Timings) -> list[Item]:
+    """Give Python seeds LLM-written, coverage-checked tests (MultiPL-T style) for `--validate`.
+
+    Tests are kept in ``<out>.seedtests.jsonl`` (append-only, one line per seed, written batch by batch), so a
+    rerun reuses them instead of paying the LLM again, and the examples already validated keep the tests they
+    were checked against. A seed whose code changed since is redone (each line carries a hash of the code).
+    """
     try:
         from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
     except ImportError:
         raise UserError("--validate needs codecurate.generate.seedtests, which is not installed") from None
-    seeds = {id(it.seed): it.seed for it in items if not it.seed.get("tests")}
-    if seeds:
-        with timings("seed_tests"):
-            new, stats = add_seed_tests(list(seeds.values()), backend, SeedTestConfig(max_tokens=max_tokens))
-        log.info("seed tests: %s", stats)
-        by_id = dict(zip(seeds, new, strict=True))
-        for it in items:
-            it.seed = by_id.get(id(it.seed), it.seed)
+    from tqdm.auto import tqdm
+
+    from codecurate.io import sha256_text
+
+    seeds = {id(it.seed): (it.seed_id, it.seed) for it in items if not it.seed.get("tests")}
+    if not seeds:
+        return items
+    store = JsonlAppender(side_path(cfg.output, "seedtests.jsonl"))
+    try:
+        known = {(r.get("seed_id"), r.get("code_sha256")): r for r in store.existing}  # a later line wins
+        by_id: dict[int, dict] = {}
+        todo: list[tuple[int, str, str, dict]] = []
+        for key, (sid, seed) in seeds.items():
+            digest = sha256_text(str(seed.get("code", "")))
+            if (rec := known.get((sid, digest))) is not None:
+                by_id[key] = seed | {"tests": rec.get("tests", []), "test_coverage": rec.get("test_coverage", 0.0)}
+            else:
+                todo.append((key, sid, digest, seed))
+        log.info("seed tests: %d seeds, %d reused from %s, %d to write", len(seeds), len(by_id), store.path, len(todo))
+        stats: Counter = Counter()
+        test_cfg = SeedTestConfig(max_tokens=cfg.test_max_tokens)
+        # Batches bound what a crash loses and feed the bar: one call for all seeds is silent for minutes on CPU.
+        with timings("seed_tests"), tqdm(total=len(todo), desc="seed tests", unit="seed") as bar:
+            for start in range(0, len(todo), cfg.batch_size):
+                batch = todo[start : start + cfg.batch_size]
+                new, batch_stats = add_seed_tests([seed for *_, seed in batch], backend, test_cfg)
+                stats.update(batch_stats)
+                for (key, sid, digest, _), seed in zip(batch, new, strict=True):
+                    by_id[key] = seed
+                    line = {"seed_id": sid, "code_sha256": digest, "tests": seed["tests"]}
+                    store.write(line | {"test_coverage": seed["test_coverage"]})
+                bar.update(len(batch))
+    finally:
+        store.close()
+    if todo:
+        log.info("seed tests written: %s", dict(stats))
+    with_tests = sum(1 for seed in by_id.values() if seed.get("tests"))
+    log.info("seed tests: %d of %d seeds have tests", with_tests, len(seeds))
+    for it in items:
+        it.seed = by_id.get(id(it.seed), it.seed)
     return items

@@ -213,3 +213,78 @@ def test_validate_runs_answers_against_seed_tests(tmp_path):
     report = json.loads((tmp_path / "inst.report.json").read_text())
     assert report["validation"]["generate"]["python"] == {"run": 3, "passed": 1}
     assert report["counts"]["validation_failed"] == 2
+
+
+def _test_writer(calls: list[str], answers: dict[str, str], die_after: int | None = None):
+    """A backend that writes seed tests from `answers` (function name -> reply), counting the test-writing calls."""
+
+    def reply(messages):
+        text = messages[-1]["content"]
+        if text.startswith("Write ") and "assert statements" in text:
+            name = next(n for n in answers if f"def {n}(" in text)
+            calls.append(name)
+            if die_after is not None and 0 <= die_after < len(calls):
+                raise Killed
+            return answers[name]
+        if die_after is not None and die_after < 0:
+            raise Killed  # dies at the first generation call, after all seed tests are written
+        return canned_reply(messages)
+
+    return FunctionBackend(reply)
+
+
+FIRST = {
+    "add": "```python\nassert add(1, 2) == 3\nassert add(-1, 1) == 0\n```",
+    "neg": "```python\nassert neg(2) == -2\nassert neg(-3) == -3\n```",
+    "big": "```python\nassert big([1]) == 2\n```",
+}
+OTHER = {"add": "```python\nassert add(0, 0) == 0\n```", "neg": "", "big": ""}  # different tests, if asked
+
+
+def test_seed_tests_are_persisted_and_reused(tmp_path):
+    seeds = write_seeds(tmp_path / "s.jsonl", SEEDS[:3])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, batch_size=1)
+    cfg.decontaminate_with = []
+    calls: list[str] = []
+    with pytest.raises(Killed):  # crash after the seed tests, before any example is written
+        run(cfg, _test_writer(calls, FIRST, die_after=-1))
+    store = tmp_path / "inst.seedtests.jsonl"
+    saved = lines(store)
+    assert calls == ["add", "neg", "big"] and [r["seed_id"] for r in saved] == ["add", "neg", "big"]
+    assert saved[0]["tests"] == ["assert add(1, 2) == 3", "assert add(-1, 1) == 0"]
+    assert lines(tmp_path / "inst.jsonl") == []
+
+    calls.clear()
+    run(cfg, _test_writer(calls, OTHER))  # the resumed run validates against the saved tests, not new ones
+    assert calls == [] and lines(store) == saved
+    acc = {r["seed_id"]: r for r in lines(tmp_path / "inst.jsonl")}
+    assert acc["add"]["validation"]["tests_run"] == 2 and acc["add"]["validation"]["status"] == "pass"
+
+    cfg.overwrite = True
+    run(cfg, _test_writer(calls, OTHER))
+    assert calls == ["add", "neg", "big"]
+    assert [r["tests"] for r in lines(store)] == [["assert add(0, 0) == 0"], [], []]
+
+
+def test_seed_tests_resume_after_crash_midway(tmp_path):
+    seeds = write_seeds(tmp_path / "s.jsonl", SEEDS[:3])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, batch_size=1)
+    cfg.decontaminate_with = []
+    calls: list[str] = []
+    with pytest.raises(Killed):
+        run(cfg, _test_writer(calls, FIRST, die_after=1))
+    store = tmp_path / "inst.seedtests.jsonl"
+    assert [r["seed_id"] for r in lines(store)] == ["add"]
+    calls.clear()
+    run(cfg, _test_writer(calls, FIRST))
+    assert calls == ["neg", "big"]  # only the missing ones
+    saved = lines(store)
+    assert [r["seed_id"] for r in saved] == ["add", "neg", "big"] and all(r["code_sha256"] for r in saved)
+    assert saved[1]["tests"] == ["assert neg(2) == -2", "assert neg(-3) == -3"] and saved[1]["test_coverage"] == 1.0
+
+    # A seed whose code changed gets new tests; the others are still reused.
+    changed = [SEEDS[0] | {"code": "def add(a, b):\n    return b + a\n"}, *SEEDS[1:3]]
+    write_seeds(tmp_path / "s.jsonl", changed)
+    calls.clear()
+    run(cfg, _test_writer(calls, FIRST))
+    assert calls == ["add"] and len(lines(store)) == 4
