@@ -9,7 +9,7 @@ import pytest
 
 from codecurate.curate.coreset import parse_quotas, select_by_language
 from codecurate.curate.diversity import coverage, diversity_report
-from codecurate.curate.select import kcenter, kmeans, nearest_selected, random_subset
+from codecurate.curate.select import _projection, kcenter, kmeans, nearest_selected, random_subset
 from codecurate.errors import UserError
 
 
@@ -160,3 +160,41 @@ def test_select_by_language_meets_quotas() -> None:
         assert {lang: picked.count(lang) for lang in quotas} == quotas
         # Interleaved: the first half already holds every language with a quota above 1.
         assert {"python", "go", "java"} <= set(picked[:10])
+
+
+def test_projection_bound_never_below_the_true_dot() -> None:
+    # Rows not exactly unit and some with almost no residual: the bound must hold for every pair.
+    X = clustered(300, d=64, k=6, spread=0.05, seed=2) * np.float32(1.01)
+    X[:20, 8:] = 0.0
+    P = _projection(X, 8, chunk_rows=97)
+    assert P.shape == (300, 9)
+    assert (P @ P.T >= X @ X.T - 1e-6).all()
+
+
+@pytest.mark.parametrize("bound_dims", [4, 16, 48])
+def test_kcenter_projection_prune_matches_plain(bound_dims: int) -> None:
+    X = clustered(1500, d=96, k=30, seed=6)
+    X[700:720] = X[700]  # duplicates: zero distances must not be pruned wrongly
+    fast, stats = kcenter(X, 120, seed=2, bound_dims=bound_dims)
+    plain, plain_stats = kcenter(X, 120, seed=2, prune=False)
+    assert fast.tolist() == plain.tolist()
+    assert np.array_equal(stats["assign"], plain_stats["assign"])
+    assert stats["covering_radius"] == pytest.approx(plain_stats["covering_radius"], abs=1e-6)
+    if bound_dims == 48:
+        assert stats["rows_scanned"] < 0.5 * 120 * len(X)  # the bound really ruled rows out
+
+
+def test_kcenter_projection_memmap_initial(tmp_path: Path) -> None:
+    X = clustered(1200, d=96, k=20, seed=7)
+    np.save(tmp_path / "pool.npy", X)
+    mm = np.load(tmp_path / "pool.npy", mmap_mode="r")
+    a, _ = kcenter(mm, 60, initial=[3, 11], chunk_rows=97, bound_dims=16)
+    b, _ = kcenter(X, 60, initial=[3, 11], prune=False)
+    assert a.tolist() == b.tolist() and a[:2].tolist() == [3, 11]
+
+
+def test_kcenter_projection_exactly_n_unique_near_pool() -> None:
+    X = np.repeat(clustered(50, d=96, k=5, seed=2), 4, axis=0)  # 200 rows, 50 distinct vectors
+    for n in (49, 120, 199, 200):
+        idx, _ = kcenter(X, n, seed=0, bound_dims=4)
+        assert len(np.unique(idx)) == n and idx.tolist() == kcenter(X, n, seed=0, prune=False)[0].tolist()
