@@ -81,16 +81,18 @@ def plan(cfg: PipelineConfig) -> list[tuple[str, str, Any, Path, list[Path]]]:
         c = _stage_config("finetune", "codecurate.finetune.train", "FinetuneConfig", cfg.finetune, wired)
         steps.append(("finetune", "codecurate.finetune.train", c, ft, [instructions]))
     if "eval" in want:
+        from codecurate.eval.harness import manifest_inputs
+
         base = cfg.eval.get("model") or cfg.finetune.get("model") or "smollm2"
         values = {k: v for k, v in cfg.eval.items() if k != "model"}
         c = _stage_config(
             "eval", "codecurate.eval.harness", "EvalConfig", values, {"model": base, "output": str(run / "eval-base")}
         )
-        steps.append(("eval-base", "codecurate.eval.harness", c, run / "eval-base", []))
+        steps.append(("eval-base", "codecurate.eval.harness", c, run / "eval-base", manifest_inputs(c)))
         if "finetune" in want or (ft / "merged").exists():
             wired = {"model": str(ft / "merged"), "output": str(run / "eval-ft")}
             c = _stage_config("eval", "codecurate.eval.harness", "EvalConfig", values, wired)
-            steps.append(("eval-ft", "codecurate.eval.harness", c, run / "eval-ft", [ft]))
+            steps.append(("eval-ft", "codecurate.eval.harness", c, run / "eval-ft", manifest_inputs(c)))
     return steps
 
 
@@ -99,13 +101,16 @@ def run(cfg: PipelineConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": {}}
     for name, module, stage_cfg, output, inputs in plan(cfg):
+        mod = importlib.import_module(module)
+        if hasattr(mod, "manifest_inputs"):  # a stage that knows its inputs better (e.g. a model made upstream)
+            inputs = mod.manifest_inputs(stage_cfg)
         if not cfg.force and is_up_to_date(output, to_dict(stage_cfg), inputs):
             log.info("== %s: up to date, skipped (%s)", name, output)
             summary["stages"][name] = "skipped (up to date)"
             continue
         log.info("== %s -> %s", name, output)
         start = time.perf_counter()
-        stage_summary = importlib.import_module(module).run(stage_cfg)
+        stage_summary = mod.run(stage_cfg)
         summary["stages"][name] = f"done in {time.perf_counter() - start:.1f}s"
         summary[name] = _brief(stage_summary)
     dataset_dir = run_dir / "dataset"

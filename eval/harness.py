@@ -236,6 +236,11 @@ def _score(spec: str, docs: list[dict], done: dict, cfg: EvalConfig, reason: str
     return summary
 
 
+def manifest_inputs(cfg: EvalConfig) -> list[str]:
+    """What the results depend on besides the config: the data folder and a local model folder."""
+    return [p for p in (cfg.data_dir, cfg.model) if p and Path(p).is_dir()]
+
+
 def run(cfg: EvalConfig, backend=None) -> dict:
     """The eval stage. `backend` overrides ``cfg.backend`` (any object with ``complete``, e.g. a FunctionBackend)."""
     if cfg.compare:
@@ -288,7 +293,7 @@ def run(cfg: EvalConfig, backend=None) -> dict:
     if gen_s:
         summary["generation_tokens_per_s"] = round(tokens / gen_s, 2)
     write_json(out / "summary.json", summary)
-    write_manifest(out, "eval", to_dict(cfg), inputs=[cfg.data_dir] if cfg.data_dir else [], timings=dict(timings))
+    write_manifest(out, "eval", to_dict(cfg), inputs=manifest_inputs(cfg), timings=dict(timings))
     ks = [f"pass@{k}" for k in cfg.ks]
     rows = [
         (spec, r["problems_scored"], *(f"{r[k]:.3f}" if k in r else "n/a" for k in ks), _status_text(r["statuses"]))

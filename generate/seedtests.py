@@ -12,6 +12,7 @@ Many mined seeds are methods or need module globals: their assertions fail and a
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import logging
 from collections import Counter
@@ -75,6 +76,36 @@ def function_name(seed: dict) -> str:
     return ""
 
 
+def free_names(code: str) -> set[str] | None:
+    """Names the seed's first function reads but neither defines nor gets from builtins; None if it won't parse.
+
+    A seed that needs module globals, or is a method (``self``/``cls``), cannot run alone in the sandbox, so
+    asking an LLM for its tests only costs time: MultiPL-T likewise keeps self-contained functions.
+    """
+    try:
+        fn = next(n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
+    except (SyntaxError, StopIteration):
+        return None
+    bound = {fn.name, *dir(builtins)}
+    loads = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    free = loads - bound
+    first = (fn.args.posonlyargs + fn.args.args)[:1]
+    if first and first[0].arg in ("self", "cls"):
+        free.add(first[0].arg)  # a method: needs its class
+    return free
+
+
 def parse_assertions(text: str, name: str) -> list[str]:
     """Distinct one-line ``assert`` statements that call ``name`` and parse, in answer order."""
     out: list[str] = []
@@ -119,6 +150,8 @@ def add_seed_tests(seeds: list[dict], backend: Backend, cfg: SeedTestConfig) -> 
             stats["skipped_not_python"] += 1
         elif not name:
             stats["skipped_no_function"] += 1
+        elif free_names(seed["code"]) != set():
+            stats["skipped_not_standalone"] += 1
         else:
             todo.append((seed, name))
     params = SamplingParams(temperature=cfg.temperature, max_tokens=cfg.max_tokens)

@@ -129,9 +129,31 @@ def test_add_seed_tests_keeps_passing_covering_assertions():
     assert out[1]["tests"] == [] and 0.5 < out[1]["test_coverage"] < 0.9  # passing but below 90% coverage
     assert out[2]["tests"] == [] and out[3]["tests"] == []
     assert stats["with_tests"] == 1 and stats["below_coverage"] == 1 and stats["skipped_not_python"] == 1
-    assert stats["assertions_fail"] == 3 and stats["no_passing_assertion"] == 1  # clamp == 99, half(5), method
+    assert stats["assertions_fail"] == 2  # clamp == 99, half(5)
+    assert stats["skipped_not_standalone"] == 1 and stats["no_passing_assertion"] == 0  # the method never runs
 
 
 def test_parse_assertions_filters():
     text = "assert f(1) == 2\nassert g(1) == 2\nassert f(1) == 2\nassert f(( == 1\nprint(f(1))"
     assert parse_assertions(text, "f") == ["assert f(1) == 2"]
+
+
+def test_free_names_keeps_only_self_contained_functions():
+    from codecurate.generate.seedtests import free_names
+
+    alone = "def f(xs, k=2):\n    import math\n    out = [math.floor(x) * k for x in xs]\n    return sorted(out)\n"
+    assert free_names(alone) == set()
+    assert free_names("def g(x):\n    return helper(x) + LIMIT\n") == {"helper", "LIMIT"}
+    assert free_names("def m(self, x):\n    return x\n") == {"self"}
+    assert free_names("def broken(:\n") is None
+
+
+def test_seed_tests_skip_seeds_that_cannot_run_alone():
+    from codecurate.generate.backends.base import FunctionBackend
+    from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
+
+    calls = []
+    backend = FunctionBackend(lambda m: calls.append(m) or "assert g(1) == 2")
+    seeds = [{"code": "def g(x):\n    return helper(x)\n", "language": "python", "func_name": "g"}]
+    out, stats = add_seed_tests(seeds, backend, SeedTestConfig())
+    assert calls == [] and stats["skipped_not_standalone"] == 1 and out[0]["tests"] == []

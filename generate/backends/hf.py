@@ -81,7 +81,9 @@ class TransformersBackend:
             # Not the seed: one seed per batch (torch's global generator) keeps per-request seeds batchable.
             groups.setdefault(repr((p.temperature, p.top_p, p.max_tokens, tuple(p.stop), p.n)), []).append(i)
         n_batches = sum(-(-len(idx) // self.batch_size) for idx in groups.values())
-        bar = tqdm(total=len(prompts), desc=self.name, unit="req", leave=False, disable=n_batches < 2)
+        # Passing disable=False would override TQDM_DISABLE (-q), so only ever pass True.
+        quiet = {"disable": True} if n_batches < 2 else {}
+        bar = tqdm(total=len(prompts), desc=self.name, unit="req", leave=False, **quiet)
         for idx in groups.values():
             idx.sort(key=lambda i: len(prompts[i]))
             for start in range(0, len(idx), self.batch_size):

@@ -1,0 +1,87 @@
+import json
+from pathlib import Path
+
+import pytest
+from test_backends import FakeOpenAI
+
+from codecurate.cli import main
+from codecurate.config import from_dict, load_yaml
+from codecurate.errors import UserError
+from codecurate.pipeline import PipelineConfig, plan
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["demo.yaml", "full.yaml"])
+def test_shipped_configs_validate_and_plan_every_stage(name):
+    cfg = from_dict(PipelineConfig, load_yaml(REPO / "configs" / name), source=name)
+    steps = [step[0] for step in plan(cfg)]
+    assert steps == ["mine", "curate", "generate", "finetune", "eval-base", "eval-ft"]
+
+
+def test_pipeline_rejects_paths_it_wires_and_unknown_stages(tmp_path):
+    with pytest.raises(UserError, match="output are set by the pipeline"):
+        plan(PipelineConfig(run_dir=str(tmp_path), curate={"output": "x.jsonl"}))
+    with pytest.raises(UserError, match="unknown stage"):
+        PipelineConfig(stages=["mine", "train"])
+    with pytest.raises(UserError, match=r"\[curate\]: unknown key"):
+        plan(PipelineConfig(run_dir=str(tmp_path), curate={"nn": 3}))
+
+
+TINY = """
+run_dir: {run}
+mine:
+  src: [{src}]
+  languages: [python]
+curate:
+  n: 4
+generate:
+  # A local OpenAI-compatible server with canned answers: this test is about the wiring, and SmolLM2 may accept
+  # nothing from 4 seeds (its own end-to-end test is in test_generate_e2e.py).
+  backend: openai
+  model: ok
+  backend_options: {{base_url: '{url}', concurrency: 2, max_retries: 0}}
+  limit: 4
+  mix: generate=1,summarize=1
+finetune:
+  max_steps: 2
+  batch_size: 2
+  max_length: 128
+  val_fraction: 0
+eval:
+  benchmarks: [humaneval]
+  limit: 2
+  max_tokens: 48
+"""
+
+
+@pytest.mark.slow
+def test_pipeline_end_to_end_then_rerun_skips_everything(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    # A small tree of documented functions: enough for a 4-seed coreset.
+    funcs = []
+    for i in range(12):
+        funcs.append(
+            f'def scale_{i}(values, factor={i + 2}):\n    """Multiply every value by {i + 2} and drop negatives."""\n'
+            f"    out = []\n    for v in values:\n        if v * factor >= {i}:\n"
+            f"            out.append(v * factor)\n    return out\n"
+        )
+    (src / "mod.py").write_text("\n\n".join(funcs))
+    config = tmp_path / "tiny.yaml"
+    run = tmp_path / "run"
+    server = FakeOpenAI()
+    config.write_text(TINY.format(run=run, src=src, url=server.url))
+
+    assert main(["pipeline", "--config", str(config), "-q"]) == 0
+    for name in ("seeds.jsonl", "coreset.jsonl", "instructions.jsonl", "ft/training_summary.json",
+                 "eval-base/summary.json", "eval-ft/summary.json", "report.html", "report.md"):  # fmt: skip
+        assert (run / name).exists(), name
+    assert len((run / "coreset.jsonl").read_text().splitlines()) == 4
+    summary = json.loads((run / "eval-ft" / "summary.json").read_text())
+    assert summary["benchmarks"]["humaneval"]["problems"] == 2
+    capsys.readouterr()
+
+    assert main(["pipeline", "--config", str(config), "-q", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("skipped (up to date)") == 6, out
