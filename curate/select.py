@@ -29,7 +29,7 @@ def _dots(X: np.ndarray, rows: np.ndarray | None, v: np.ndarray, chunk_rows: int
     out = np.empty(m, dtype=np.float32)
     for s in _chunks(m, chunk_rows):
         e = min(m, s + chunk_rows)
-        block = X[s:e] if rows is None else X[rows[s:e]]
+        block = X[s:e] if rows is None else np.take(X, rows[s:e], axis=0)  # take: faster than fancy indexing
         out[s:e] = block @ v
     return out
 
@@ -168,7 +168,7 @@ def kcenter(
             idx = np.flatnonzero(d < mind)
             d = d[idx]
         else:
-            d = _to_euclid(np.take(X, rows, axis=0) @ c)
+            d = _to_euclid(_dots(X, rows, c, chunk_rows))  # chunked: a memmap pool is never gathered whole
             better = d < mind[rows]
             idx, d = rows[better], d[better]
         scanned += N if rows is None else len(rows)
