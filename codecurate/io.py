@@ -101,6 +101,30 @@ def read_records(path: str | os.PathLike, required: Sequence[str] = ()) -> list[
     return records
 
 
+def read_any(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict]:
+    """Records from JSONL(.gz) or Parquet, or from a ``.json`` file holding one array (or object) of records.
+
+    Benchmark files come in both shapes (MBPP sanitized is one JSON array, HumanEval is JSONL).
+    """
+    path = Path(path)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as e:
+            raise UserError(f"{path}: cannot read: {e}") from None
+        except json.JSONDecodeError:
+            data = None  # not one JSON document: JSON lines under a .json name
+        if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
+            data = list(data.values())  # {task_id: problem}
+        if isinstance(data, list):
+            for i, record in enumerate(data, start=1):
+                if not isinstance(record, dict):
+                    raise UserError(f"{at(path, i)}: expected a JSON object, got {type(record).__name__}")
+                check_fields(record, required, path, i)
+            return data
+    return [r for _, r in iter_records(path, required)]
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Write to a temporary file beside `path` and rename it into place only if the block succeeds.

@@ -16,7 +16,6 @@ names (``name`` or ``name:config``, split ``test``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -48,19 +47,9 @@ def _docs_from_rows(rows: list[dict[str, Any]], name: str) -> list[tuple[str, st
 
 
 def _read_file(path: Path) -> list[dict[str, Any]]:
-    from codecurate.io import iter_records
+    from codecurate.io import read_any
 
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{path}: cannot read benchmark: {e}") from None
-        if isinstance(data, dict):
-            data = list(data.values())
-        if not isinstance(data, list):
-            raise UserError(f"{path}: expected a JSON list of problems")
-        return [r for r in data if isinstance(r, dict)]
-    return [r for _, r in iter_records(path)]
+    return read_any(path)
 
 
 def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from codecurate.errors import UserError, at
-from codecurate.io import check_fields, iter_records
+from codecurate.errors import UserError
+from codecurate.io import read_any
 
 _FENCE = re.compile(r"```[ \t]*([\w+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
@@ -30,18 +29,7 @@ def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str]
 
 def read_docs(path: Path, required: Sequence[str]) -> list[dict]:
     """Records of a benchmark file (JSONL, JSONL.gz, Parquet, or a JSON array); missing fields name file:line."""
-    if path.suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise UserError(f"{path}: cannot read benchmark file: {e}") from None
-        if isinstance(data, list):
-            for i, record in enumerate(data, start=1):
-                if not isinstance(record, dict):
-                    raise UserError(f"{at(path, i)}: expected a JSON object, got {type(record).__name__}")
-                check_fields(record, required, path, i)
-            return data
-    return [r for _, r in iter_records(path, required)]
+    return read_any(path, required)
 
 
 def check_size(docs: list[dict], expected: int | None, source: object) -> None:
