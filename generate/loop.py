@@ -141,14 +141,18 @@ def make_bug_fn() -> Any:
 def load_backends(cfg: GenerateConfig) -> tuple[Backend, Backend | None]:
     from codecurate.generate.backends import load_backend
 
-    gen = load_backend(cfg.backend, cfg.model, **cfg.backend_options)
+    def options(kind: str, given: dict) -> dict:
+        # --batch-size is the model's batch too, unless backend_options says otherwise (servers batch themselves).
+        return {"batch_size": cfg.batch_size, **given} if kind == "transformers" else given
+
+    gen = load_backend(cfg.backend, cfg.model, **options(cfg.backend, cfg.backend_options))
     if cfg.discriminator == "none":
         return gen, None
     kind = cfg.disc_backend or cfg.backend
     if cfg.discriminator == "same" and kind == cfg.backend and not cfg.disc_backend_options:
         return gen, gen
     model = cfg.model if cfg.discriminator == "same" else cfg.discriminator
-    return gen, load_backend(kind, model, **(cfg.disc_backend_options or cfg.backend_options))
+    return gen, load_backend(kind, model, **options(kind, cfg.disc_backend_options or cfg.backend_options))
 
 
 def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backend | None = None) -> dict[str, Any]:
