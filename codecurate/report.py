@@ -150,17 +150,14 @@ def funnel(run: dict) -> list[tuple[str, int]]:
     mine = _dict(run["mine"].get("counts"))
     cur = _dict(run["curate"]["manifest"].get("counts"))
     gen = _dict(run["generate"]["report"].get("counts"))
-    validated = None
-    if _num(gen.get("accepted")):
-        validated = gen["accepted"] - (gen.get("validation_failed") or 0)
     steps = [
         ("mined", mine.get("extracted")),
         ("kept (filters + dedup)", mine.get("kept")),
         ("selected (coreset)", cur.get("selected", run["curate"]["report"].get("n"))),
         ("generated", gen.get("generated")),
         ("accepted (rules + discriminator)", gen.get("accepted")),
-        ("validated (execution)", validated),
-        ("written (after dedup + decontamination)", gen.get("written")),
+        ("written (after validation, dedup + decontamination)", gen.get("written")),
+        ("of which passed execution checks", gen.get("validated")),
     ]
     return [(label, int(n)) for label, n in steps if _num(n)]
 

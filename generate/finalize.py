@@ -27,8 +27,9 @@ STAGE_COUNT = {
 }
 COUNT_KEYS = (
     "requested", "generated", "backend_failed", "parse_failed", "rule_rejected", "disc_rejected", "accepted",
-    "validation_failed", "duplicates", "contaminated", "written",
+    "validation_failed", "duplicates", "contaminated", "written", "validated",
 )  # fmt: skip
+# "validated": written examples whose execution check passed (summarize, and seeds without tests, have none).
 
 
 def filter_accepted(cfg: Any, out: Path, rejected_path: Path, timings: Timings) -> tuple[list[dict], dict[str, int]]:
@@ -86,6 +87,8 @@ def build_report(
             keys.append("accepted")
         if written:
             keys.append("written")
+            if (rec.get("validation") or {}).get("status") == "pass":
+                keys.append("validated")
         elif stage in STAGE_COUNT:
             keys.append(STAGE_COUNT[stage])
             reasons.update(rec.get("reasons", []))

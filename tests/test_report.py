@@ -65,7 +65,7 @@ def make_run(root: Path, stages: tuple[str, ...] = ("mine", "curate", "generate"
         _json(run / "instructions.report.json", {
             "counts": {"seeds": 200, "requested": 400, "generated": 390, "parse_failed": 10, "rule_rejected": 80,
                        "disc_rejected": 60, "accepted": 250, "validation_failed": 140, "duplicates": 7,
-                       "contaminated": 3, "written": 100},
+                       "contaminated": 3, "written": 100, "validated": 70},
             "per_task": {"generate": {"generated": 200, "accepted": 150, "written": 60},
                          "summarize": {"generated": 190, "accepted": 100, "written": 40}},
             "per_language": {"python": 90, "javascript": 10},
@@ -99,9 +99,9 @@ def test_full_run_report(tmp_path: Path) -> None:
     run_dir = make_run(tmp_path)
     html_path, md_path = build_report(run_dir)
     md = md_path.read_text()
-    # Funnel: mined -> kept -> selected -> generated -> accepted -> validated (accepted - failed) -> written.
-    assert [n for _, n in funnel(load_run(run_dir))] == [1000, 800, 200, 390, 250, 110, 100]
-    assert "| validated (execution) | 110 | 44.0% |" in md
+    # Funnel: mined -> kept -> selected -> generated -> accepted -> written -> of which passed execution.
+    assert [n for _, n in funnel(load_run(run_dir))] == [1000, 800, 200, 390, 250, 100, 70]
+    assert "| of which passed execution checks | 70 | 70.0% |" in md
     # Coverage vs random with the ratio; eval deltas signed, in points.
     assert "| covering radius | 0.420 | 0.840 | 0.50× |" in md
     assert "| humaneval | pass@1 | 164 | 12.5% | 18.8% | +6.2 pp |" in md
@@ -144,7 +144,7 @@ def test_partial_run_and_missing_keys(tmp_path: Path) -> None:
     md = build_report(run_dir)[1].read_text()
     assert "Not run: mine" in md and "Not run: finetune" in md and "Not run: eval" in md
     assert "| generated | 5 |" in md and "| accepted (rules + discriminator) | 4 | 80.0% |" in md
-    assert "validated (execution) | 4 |" in md  # no validation_failed recorded: nothing subtracted
+    assert "passed execution checks" not in md  # not recorded: no number is invented
     assert "Decontamination: not recorded" in md
 
 
@@ -235,7 +235,7 @@ def test_dataset_card_front_matter_and_body(tmp_path: Path) -> None:
     assert "humaneval 2, multipl_e 1" in text
     assert "135M-parameter" in text
     assert "`method=kcenter`, `n=200`, `encoder=minilm`" in text
-    assert "| written (after dedup + decontamination) | 100 |" in text
+    assert "| written (after validation, dedup + decontamination) | 100 |" in text
 
 
 def test_dataset_card_mixed_sources_and_no_files(tmp_path: Path) -> None:
