@@ -69,7 +69,9 @@ def _bars(path: Path, items: list[tuple[str, float]], label: str, pct: bool = Fa
     labels, values = [k for k, _ in items], [v for _, v in items]
     if vertical:
         fig, ax = _figure(3)
-        ax.bar(labels, values, color="#4c72b0")
+        # Positions, not the labels: labels such as cluster sizes ("1", "2") would be read as numbers.
+        ax.bar(range(len(labels)), values, color="#4c72b0")
+        ax.set_xticks(range(len(labels)), labels)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
         return _save(fig, path)
