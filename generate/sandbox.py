@@ -13,13 +13,14 @@ Isolation modes (probed once per process, see ``isolation()``):
   covered: new network namespace (no interface but a downed loopback, so every connect fails, 127.0.0.1
   included); new pid namespace with its own /proc (no other process is visible, and when the run ends the
   kernel kills every process left in it, daemonised or not); new mount namespace where /tmp, /var/tmp,
-  /dev/shm and /run/lock are replaced by empty read-only tmpfs and only the run's dir is writable; the program
+  /dev/shm and /run/lock are replaced by empty read-only tmpfs (bound read-only in place instead when one holds
+  the interpreter or its import path) and only the run's dir is writable; the program
   runs as a fresh unprivileged uid per run (so RLIMIT_NPROC bites, root-owned files are read-only to it and it
   cannot signal the caller or other runs) with no capabilities and ``no_new_privs`` (setuid binaries gain
   nothing).
 ``rlimits`` (not root, or no ``unshare``): rlimits, scrubbed env, private HOME/TMPDIR, and for Python only a
   guard that makes socket connect/bind raise. RLIMIT_NPROC is set to the user's current task count
-  plus ``max_procs``.
+  plus ``max_procs``; as root (which RLIMIT_NPROC does not bind) the program runs as a fresh uid via setpriv.
   NOT covered there: the program runs as the calling user, so it can write anywhere that user can, reach the
   network from other languages or via ``_socket``, and signal the caller.
 
@@ -95,6 +96,21 @@ prlimit $r setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs --bou
 exit $?
 """
 _TMPFS = "none {} tmpfs size=16k,mode=0755,nosuid,nodev,noexec 0 0\n"
+# A world-writable dir that holds what programs need to read (a venv or checkout under /tmp, as on CI runners) is
+# made read-only in place instead of hidden: hiding it would hide the interpreter and its site-packages.
+_READ_ONLY = "{0} {0} none rbind,ro 0 0\n"
+
+
+def _needed_paths() -> list[str]:
+    """Paths a sandboxed program must be able to read: this interpreter, its prefix and its import path."""
+    paths = {sys.executable, os.path.realpath(sys.executable), sys.prefix, sys.base_prefix}
+    paths.update(p for p in sys.path if p and os.path.isabs(p))
+    return sorted(paths)
+
+
+def _mask_line(d: str, needed: list[str]) -> str:
+    inside = any(p == d or p.startswith(d.rstrip("/") + "/") for p in needed)
+    return _READ_ONLY.format(d) if inside else _TMPFS.format(d)
 
 
 # Python-only network block for the rlimits mode; run by the Python boot in languages.py.
@@ -145,6 +161,12 @@ def _set_limits(rlimits: list[tuple[int, str, int, int]]) -> None:
     """preexec_fn of the rlimits mode: only plain syscalls here (it runs between fork and exec)."""
     for res, _, soft, hard in rlimits:
         resource.setrlimit(res, (soft, hard))
+
+
+def _chown_tree(root_dir: str, uid: int) -> None:
+    for root, dirs, files in os.walk(root_dir):
+        for name in [*dirs, *files, ""]:
+            os.chown(os.path.join(root, name) if name else root, uid, uid)
 
 
 def _user_tasks() -> int:
@@ -222,7 +244,9 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
     if mode == "namespace":
         mounts = os.path.join(os.path.dirname(workdir), "mounts")  # beside the run's dir: the program never sees it
         masks = [d for d in _WORLD_WRITABLE if os.path.isdir(d) and not os.path.islink(d)]
-        fstab = "".join(_TMPFS.format(d) for d in masks) + f"/proc/self/fd/3 {workdir} none bind,X-mount.mkdir 0 0\n"
+        needed = _needed_paths()
+        fstab = "".join(_mask_line(d, needed) for d in masks)
+        fstab += f"/proc/self/fd/3 {workdir} none bind,X-mount.mkdir 0 0\n"
         Path(mounts).write_text(fstab)
         # prlimit(1) rather than a preexec_fn: without one, subprocess can vfork, which stays cheap when the
         # caller is a big process (a loaded model); fork() would copy its page tables for every run.
@@ -230,13 +254,17 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
         full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, mounts, str(uid), prlimit]
         full += argv
         preexec = None
-        for root, dirs, files in os.walk(workdir):
-            for name in [*dirs, *files, ""]:
-                os.chown(os.path.join(root, name) if name else root, uid, uid)
+        _chown_tree(workdir, uid)
     else:
         full = argv
-        rlimits = _rlimits(limits, _user_tasks() + limits.max_procs)
-        preexec = functools.partial(_set_limits, rlimits)
+        if os.geteuid() == 0 and shutil.which("setpriv"):
+            # RLIMIT_NPROC does not bind root: run as a fresh uid, whose task count starts at zero. setpriv drops
+            # the uid only at exec, so the interpreter is still found where root alone can reach it.
+            _chown_tree(workdir, uid)
+            full = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--", *argv]
+            preexec = functools.partial(_set_limits, _rlimits(limits, limits.max_procs))
+        else:
+            preexec = functools.partial(_set_limits, _rlimits(limits, _user_tasks() + limits.max_procs))
         if not limits.network:
             guard = os.path.join(os.path.dirname(workdir), "socket_guard.py")
             Path(guard).write_text(_SOCKET_GUARD)

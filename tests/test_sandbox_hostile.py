@@ -46,7 +46,21 @@ def run_evil(name: str, limits: Limits, **settings: object) -> tuple[ExecutionRe
     return result, marker
 
 
-def test_fork_bomb_is_stopped_by_process_limit():
+def test_root_with_util_linux_gets_namespace_isolation():
+    """A silent fall back to rlimits (say, the venv sat under a dir the namespace hides) must fail loudly here."""
+    import shutil
+
+    if os.geteuid() != 0 or not all(shutil.which(t) for t in ("unshare", "setpriv", "prlimit")):
+        pytest.skip("namespace mode needs root and util-linux")
+    assert isolation() == "namespace"
+
+
+@pytest.mark.parametrize("mode", ["auto", "rlimits"])
+def test_fork_bomb_is_stopped_by_process_limit(mode, monkeypatch):
+    if mode == "rlimits":  # the fallback must hold the process limit too, as root included
+        from codecurate.generate import sandbox
+
+        monkeypatch.setattr(sandbox, "isolation", lambda: "rlimits")
     result, _ = run_evil("fork_bomb", Limits(timeout_s=5, max_procs=16))
     assert result.status != "pass"
     assert "BlockingIOError" in result.stderr or result.status == "timeout", result
