@@ -11,6 +11,7 @@ import importlib
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from codecurate import __version__
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     mod = importlib.import_module(module)
     try:
         cfg = parse(getattr(mod, cls_name), args, section=args.stage)
+        start = time.perf_counter()
         summary = mod.run(cfg)
     except UserError as e:
         print(f"codecurate {args.stage}: error: {e}", file=sys.stderr)
@@ -108,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"codecurate {args.stage}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
-    if summary:
-        print_summary(args.stage, summary)
+    if summary is not None:
+        print_summary(args.stage, {**summary, "wall_time_s": round(time.perf_counter() - start, 1)})
     return 0
 
 
