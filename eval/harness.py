@@ -247,7 +247,8 @@ def run(cfg: EvalConfig, backend=None) -> dict:
         if len(cfg.compare) != 2:
             raise UserError("--compare takes exactly two run folders: A B")
         rows = compare(*cfg.compare)
-        log.info("%s", format_table(rows, headers=("benchmark", "metric", cfg.compare[0], cfg.compare[1], "delta")))
+        # The table is this command's output, so it is printed even with -q (which silences logging).
+        print(format_table(rows, headers=("benchmark", "metric", cfg.compare[0], cfg.compare[1], "delta")))
         return {"compared": list(cfg.compare), "rows": len(rows)}
     specs = [s for item in cfg.benchmarks for s in item.replace(",", " ").split()]
     if not specs:
