@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/embedding.py
 	$(BIN)/python bench/selection.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/generate_backend.py
 	$(BIN)/python bench/generate.py
 
 lint: setup
