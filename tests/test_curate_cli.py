@@ -114,10 +114,11 @@ def test_unreadable_paths(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One uninterrupted run with the real encoder on ~100 mined stdlib functions, shared by the slow tests."""
+    """One uninterrupted run with the real encoder on ~300 mined stdlib functions, shared by the slow tests."""
     tmp = tmp_path_factory.mktemp("real")
     seeds = tmp / "seeds.jsonl"
-    assert main(["mine", "-q", str(Path(sysconfig.get_paths()["stdlib"]) / "http"), "-o", str(seeds)]) == 0
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    assert main(["mine", "-q", str(stdlib / "http"), str(stdlib / "email"), "-o", str(seeds)]) == 0
     args = [str(seeds), "-n", "15", "--chunk-size", "8", "--batch-size", "8", "--report"]
     out = tmp / "coreset.jsonl"
     assert curate(*args, "--cache-dir", str(tmp / "cache"), "-o", str(out)) == 0
@@ -128,7 +129,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_end_to_end_real_encoder(real_run: dict) -> None:
     tmp, pool = real_run["tmp"], real_run["pool"]
     report = json.loads((tmp / "coreset.report.json").read_text())
-    assert pool > 50 and report["pool_size"] == pool and report["n"] == 15
+    assert pool > 200 and report["pool_size"] == pool and report["n"] == 15
     assert report["covering_radius"] <= report["random"]["covering_radius"]
     manifest = json.loads((tmp / "coreset.jsonl.manifest.json").read_text())
     assert manifest["counts"]["embedded"] == pool and manifest["counts"]["cached"] == 0
