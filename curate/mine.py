@@ -14,6 +14,7 @@ manifest say what each filter removed. Output: CodeSearchNet records plus ``id``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -168,17 +169,8 @@ def _check(cfg: MineConfig) -> list[str]:
 
 
 def _filter_config(cfg: MineConfig) -> FilterConfig:
-    return FilterConfig(
-        min_lines=cfg.min_lines,
-        max_lines=cfg.max_lines,
-        min_tokens=cfg.min_tokens,
-        max_tokens=cfg.max_tokens,
-        min_docstring_tokens=cfg.min_docstring_tokens,
-        max_docstring_tokens=cfg.max_docstring_tokens,
-        near_dup_threshold=cfg.near_dup_threshold,
-        max_per_language=cfg.max_per_language,
-        seed=cfg.seed,
-    )
+    # Every filter bound is a mine option of the same name.
+    return FilterConfig(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(FilterConfig)})
 
 
 # --- sources ------------------------------------------------------------------------------------------------
