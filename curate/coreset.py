@@ -12,6 +12,7 @@ Distances are cosine distances (1 - cos) on L2-normalised embeddings.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,9 +87,7 @@ def read_pool(path: str, required: tuple[str, ...]) -> tuple[list[dict], list[in
 
 def parse_quotas(specs: list[str], n: int, languages: list[str]) -> dict[str, int]:
     """``["python=600", "java=0.25"]`` -> language -> count; unlisted languages share the rest of n by pool size."""
-    available: dict[str, int] = {}
-    for lang in languages:
-        available[lang] = available.get(lang, 0) + 1
+    available = Counter(languages)
     quotas: dict[str, int] = {}
     for spec in specs:
         lang, sep, value = spec.partition("=")
@@ -239,7 +238,7 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
         write_jsonl(out, selected)
     summary: dict[str, Any] = {
         "pool": N, "selected": cfg.n, "embedded": int(est["embedded"]), "cached": int(est["cached"]),
-        "method": cfg.method, "by_language": dict(sorted(_count(records[r]["language"] for r in rows).items())),
+        "method": cfg.method, "by_language": dict(sorted(Counter(records[r]["language"] for r in rows).items())),
     }  # fmt: skip
     if cfg.report:
         from codecurate.curate.diversity import diversity_report, plot_map
@@ -258,10 +257,3 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     write_manifest(out, "curate", to_dict(cfg), inputs=inputs, counts=counts, timings=dict(timings))
     summary["output"] = str(out)
     return summary
-
-
-def _count(items: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for x in items:
-        counts[x] = counts.get(x, 0) + 1
-    return counts
