@@ -9,7 +9,16 @@ from __future__ import annotations
 import json
 import re
 
-FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)(?:\n[ \t]*```|\Z)", re.DOTALL)
+# One Markdown code-fence grammar for every stage: ```tag ...\n body ```; the info string may carry more words.
+_FENCE_OPEN = r"```[ \t]*([\w+#.-]*)[^\n]*\n"
+# The closing fence starts a line; a last block cut off by the token limit runs to the end of the text.
+FENCE = re.compile(_FENCE_OPEN + r"(.*?)(?:(?<=\n)[ \t]*```|\Z)", re.DOTALL)
+CLOSED_FENCE = re.compile(_FENCE_OPEN + r"(.*?)```", re.DOTALL)
+
+
+def fenced_blocks(text: str, closed_only: bool = False) -> list[tuple[str, str]]:
+    """``(info tag, body)`` of each fenced block; an unclosed last block counts unless `closed_only`."""
+    return [(m.group(1), m.group(2)) for m in (CLOSED_FENCE if closed_only else FENCE).finditer(text)]
 
 
 def parse_reply(text: str, fields: list[str]) -> tuple[dict[str, str] | None, str | None]:
@@ -62,7 +71,7 @@ def _from_sections(text: str, wanted: list[str]) -> dict[str, str] | None:
 
 def extract_code(text: str) -> str:
     """The code in an answer: the longest fenced block if there is one, else the whole text."""
-    blocks = [m.group(2) for m in FENCE.finditer(text)]
+    blocks = [body for _, body in fenced_blocks(text)]
     if blocks:
         return max(blocks, key=len).strip("\n")
     return text.strip("\n")

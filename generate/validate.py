@@ -10,9 +10,8 @@ must fail at least one test and the output pass all; ``summarize`` - nothing to 
 
 from __future__ import annotations
 
-import re
-
 from codecurate.generate.languages import TEST_PRELUDES, canonical_name
+from codecurate.generate.parse import fenced_blocks
 from codecurate.generate.sandbox import ExecutionResult, Limits, execute_many
 from codecurate.generate.values import translate_tests
 
@@ -20,14 +19,13 @@ from codecurate.generate.values import translate_tests
 # tests" cannot pass.
 RESULT_MARK = "__codecurate_tests__"
 
-_FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
 _FENCE_TAGS = {"python": {"python", "py", "python3"}, "javascript": {"javascript", "js", "node"}, "lua": {"lua"}}
 
 
 def extract_code(text: str, language: str) -> str:
     """The code in an LLM answer: the first fenced block tagged with ``language``, else the first fenced
     block, else the whole text."""
-    blocks = _FENCE.findall(text)
+    blocks = fenced_blocks(text, closed_only=True)
     if not blocks:
         return text.strip("\n")
     tags = _FENCE_TAGS.get(canonical_name(language), set())

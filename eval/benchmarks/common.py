@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codecurate.errors import UserError
+from codecurate.generate.parse import fenced_blocks
 from codecurate.io import read_any
-
-_FENCE = re.compile(r"```[ \t]*([\w+#-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 
 
 def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str] = ()) -> Path:
@@ -57,7 +56,7 @@ def extract_code(text: str, must_contain: str | None = None) -> str:
     Chat models wrap code in Markdown fences and add prose around it; an unclosed fence (the answer hit the
     token limit) still yields what was written.
     """
-    blocks = [m.group(2) for m in _FENCE.finditer(text)]
+    blocks = [body for _, body in fenced_blocks(text)]
     if not blocks:
         return text
     if must_contain:
