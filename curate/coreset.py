@@ -61,11 +61,27 @@ class CurateConfig:
     batch_size: int = field(default=32, metadata={"help": "encoder batch size"})
     max_seq_length: int = field(default=0, metadata={"help": "truncate texts to this many tokens (0: model's own)"})
     embeddings: str = field(
-        default="", metadata={"help": "precomputed (N, d) .npy aligned with the input rows: skips the encoder"}
-    )
+        default="",
+        metadata={"help": "precomputed embeddings aligned with the input rows, an (N, d) .npy or a shard folder "
+                  "written by --executor ray: skips the encoder"},
+    )  # fmt: skip
     cache_dir: str = field(default="", metadata={"help": "embedding cache (default: $CODECURATE_CACHE/embeddings)"})
     cache: bool = field(default=True, metadata={"help": "read and write the embedding cache"})
-    chunk_size: int = field(default=2048, metadata={"help": "texts per cached chunk (what a crash can lose)"})
+    chunk_size: int = field(
+        default=2048, metadata={"help": "texts per cached chunk or Ray shard (what a crash can lose)"}
+    )
+    executor: Literal["local", "ray"] = field(
+        default="local",
+        metadata={"help": "ray: embed with a Ray Data actor pool into <out>.embeddings/ shards (resumable); "
+                  "selection still runs here, over the memory-mapped shards (docs/curate.md)"},
+    )  # fmt: skip
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty: $RAY_ADDRESS or a local one)"})
+    ray_workers: int = field(
+        default=0, metadata={"help": "encoder actors (0: one per GPU share with --ray-gpus-per-worker, else per CPU)"}
+    )
+    ray_gpus_per_worker: float = field(
+        default=0.0, metadata={"help": "GPUs per encoder actor: 0 = CPU, 1 = one model replica per GPU"}
+    )
     kmeans_iter: int = field(default=20, metadata={"help": "k-means iterations"})
     report: bool = field(default=False, metadata={"help": "write <out>.report.json and <out>.map.png"})
     map_points: int = field(default=20000, metadata={"help": "pool points drawn on the map (sampled)"})
@@ -157,9 +173,12 @@ def select_by_language(
 
 
 def load_embeddings(path: str, pool: int) -> np.ndarray:
-    """A precomputed (N, d) matrix, memory-mapped; normalised in RAM only if its rows are not unit length."""
+    """A precomputed (N, d) matrix or shard folder, memory-mapped; normalised in RAM only if its rows are not unit
+    length."""
+    from codecurate.curate.shards import open_shards
+
     try:
-        X = np.load(path, mmap_mode="r")
+        X = open_shards(path) if Path(path).is_dir() else np.load(path, mmap_mode="r")
     except (OSError, ValueError) as e:
         raise UserError(f"{path}: cannot read embeddings: {e}") from None
     if X.ndim != 2 or X.shape[0] != pool:
@@ -182,6 +201,12 @@ def initial_rows(path: str, ids: list[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
+def _stem_path(out: Path, suffix: str) -> Path:
+    """``run/coreset.jsonl`` -> ``run/coreset<suffix>``: files that belong to an output sit beside it."""
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
+    return out.with_name(stem + suffix)
+
+
 def _float_or_none(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 6)
 
@@ -193,6 +218,8 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
         raise UserError(f"-n must be at least 1, got {cfg.n}")
     if cfg.chunk_size < 1 or cfg.batch_size < 1:
         raise UserError("--chunk-size and --batch-size must be at least 1")
+    if cfg.ray_workers < 0 or cfg.ray_gpus_per_worker < 0:
+        raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
     if cfg.initial and cfg.method == "kmeans":
         raise UserError("--initial works with kcenter and random, not kmeans")
     required = SEED_REQUIRED + (("docstring",) if cfg.embed_field == "docstring" else ())
@@ -209,6 +236,16 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     with timings("embed"):
         if cfg.embeddings:
             X, est = load_embeddings(cfg.embeddings, N), {"embedded": 0, "cached": 0}
+        elif cfg.executor == "ray":
+            from codecurate.curate.embed import texts_for
+            from codecurate.curate.embed_ray import embed_shards_ray
+
+            X, est = embed_shards_ray(
+                texts_for(records, cfg.embed_field), _stem_path(out, ".embeddings"), encoder=cfg.encoder,
+                backend=cfg.encoder_backend, device=cfg.device, batch_size=cfg.batch_size,
+                max_seq_length=cfg.max_seq_length, shard_rows=cfg.chunk_size, address=cfg.ray_address,
+                workers=cfg.ray_workers, gpus_per_worker=cfg.ray_gpus_per_worker,
+            )  # fmt: skip
         else:
             from codecurate.curate.embed import embed_texts, texts_for
 
@@ -243,11 +280,10 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     if cfg.report:
         from codecurate.curate.diversity import diversity_report, plot_map
 
-        stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
         with timings("report"):
             report = diversity_report(X, rows, cfg.method, seed=cfg.seed)
-            write_json(out.with_name(stem + ".report.json"), report)
-            plot_map(X, rows, out.with_name(stem + ".map.png"), f"{cfg.method} coreset, n = {cfg.n:,}", cfg.map_points,
+            write_json(_stem_path(out, ".report.json"), report)
+            plot_map(X, rows, _stem_path(out, ".map.png"), f"{cfg.method} coreset, n = {cfg.n:,}", cfg.map_points,
                      cfg.seed)  # fmt: skip
         summary["covering_radius"] = report["covering_radius"]
         summary["random_covering_radius"] = report["random"]["covering_radius"]
@@ -255,5 +291,7 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     inputs = [cfg.input] + [p for p in (cfg.embeddings, cfg.initial) if p]
     counts = {k: summary[k] for k in ("pool", "selected", "embedded", "cached")}
     write_manifest(out, "curate", to_dict(cfg), inputs=inputs, counts=counts, timings=dict(timings))
+    if "embeddings_dir" in est:
+        summary["embeddings"] = est["embeddings_dir"]
     summary["output"] = str(out)
     return summary

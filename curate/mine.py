@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from codecurate.config import to_dict
 from codecurate.curate.extract import (
@@ -105,6 +105,11 @@ class MineConfig:
     )
     seed: int = field(default=1, metadata={"help": "seed for MinHash and the per-language sample"})
     hf_split: str = field(default="train", metadata={"help": "split to read from Hub dataset sources"})
+    executor: Literal["local", "ray"] = field(
+        default="local", metadata={"help": "ray: parse the files of folder sources in Ray tasks (docs/mine.md)"}
+    )
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty: $RAY_ADDRESS or a local one)"})
+    ray_workers: int = field(default=0, metadata={"help": "most parallel Ray tasks (0: one per CPU of the cluster)"})
 
 
 @dataclass
@@ -163,8 +168,8 @@ def _check(cfg: MineConfig) -> list[str]:
             raise UserError(f"{lo} ({getattr(cfg, lo)}) is larger than {hi} ({getattr(cfg, hi)})")
     if not 0.0 <= cfg.near_dup_threshold <= 1.0:
         raise UserError(f"near_dup_threshold must be between 0 and 1, got {cfg.near_dup_threshold}")
-    if cfg.max_per_language < 0 or cfg.max_files < 0:
-        raise UserError("max_per_language and max_files must be >= 0")
+    if cfg.max_per_language < 0 or cfg.max_files < 0 or cfg.ray_workers < 0:
+        raise UserError("max_per_language, max_files and ray_workers must be >= 0")
     return list(dict.fromkeys(cfg.languages))
 
 
@@ -228,22 +233,33 @@ def _mine_tree(root: Path, languages: list[str], cfg: MineConfig, stats: _Stats)
         stats.files_skipped["max_files"] += len(files) - len(picked)
         files = picked
     origin = _origin(root)
+    if cfg.executor == "ray":
+        from codecurate.curate.mine_ray import mine_files_ray
+
+        yield from mine_files_ray(files, root, origin, stats, cfg.ray_address, cfg.ray_workers)
+        return
     for file in tqdm(files, desc=f"mine {root.name}", unit="file", mininterval=1.0):
-        try:
-            source = file.read_bytes().decode("utf-8-sig")
-        except OSError as e:
-            log.debug("%s: unreadable: %s", file, e)
-            stats.files_skipped["unreadable"] += 1
-            continue
-        except UnicodeDecodeError:
-            log.debug("%s: not UTF-8", file)
-            stats.files_skipped["not_utf8"] += 1
-            continue
-        try:
-            yield from _records_from_source(source, file, root, origin, stats)
-        except ParseError as e:
-            log.debug("%s:%s: %s", file, e.line, e)
-            stats.files_skipped["syntax_error"] += 1
+        yield from mine_file(file, root, origin, stats)
+
+
+def mine_file(file: Path, root: Path, origin: dict[str, str], stats: _Stats) -> list[dict]:
+    """Records of one file met in a folder walk: a file that cannot be read or parsed is counted, not raised."""
+    try:
+        source = file.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        log.debug("%s: unreadable: %s", file, e)
+        stats.files_skipped["unreadable"] += 1
+        return []
+    except UnicodeDecodeError:
+        log.debug("%s: not UTF-8", file)
+        stats.files_skipped["not_utf8"] += 1
+        return []
+    try:
+        return _records_from_source(source, file, root, origin, stats)
+    except ParseError as e:
+        log.debug("%s:%s: %s", file, e.line, e)
+        stats.files_skipped["syntax_error"] += 1
+        return []
 
 
 def _mine_named_file(path: Path, languages: list[str], stats: _Stats) -> Iterator[dict]:

@@ -1,0 +1,153 @@
+"""``codecurate curate --executor ray``: embed the pool with a Ray Data actor pool into resumable shards.
+
+    codecurate curate seeds.jsonl -n 20000 --executor ray --ray-address auto --ray-gpus-per-worker 1 -o run/c.jsonl
+
+Each pending shard (curate/shards.py) is one Arrow block of ``(row, text)``; ``map_batches`` sends it whole to an
+encoder actor (the model is loaded once per actor, on a GPU when ``gpus_per_worker`` > 0). Vectors come back to
+the driver in input order and the driver writes each shard as soon as its rows are in, so workers need no shared
+filesystem and a killed job loses only the shards in flight. Scheduling, retries and backpressure are Ray Data's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codecurate.curate import shards
+from codecurate.curate.embed import encode, load_encoder, resolve_backend, text_digests
+from codecurate.raycluster import connect
+
+log = logging.getLogger(__name__)
+
+
+class ShardEncoder:
+    """Ray Data actor: loads the encoder once, then embeds one batch of ``text`` rows per call."""
+
+    def __init__(self, encoder: str, backend: str, device: str, batch_size: int, max_seq_length: int):
+        self.model = load_encoder(encoder, backend, device, max_seq_length)
+        self.batch_size = batch_size
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"row": batch["row"], "emb": encode(self.model, batch["text"].tolist(), self.batch_size)}
+
+
+def pool_size(ray: Any, workers: int, gpus_per_worker: float, pending: int) -> int:
+    """Actors to start: ``workers`` if set, else one per GPU share (GPU) or one per CPU (CPU), never more than
+    there are pending shards (an actor without a shard only costs a model load)."""
+    if not workers:
+        res = ray.cluster_resources()
+        workers = int(res.get("GPU", 0) // gpus_per_worker) if gpus_per_worker > 0 else int(res.get("CPU", 1))
+    return max(1, min(workers, pending))
+
+
+def embed_shards_ray(
+    texts: Sequence[str],
+    folder: str | os.PathLike,
+    encoder: str = "minilm",
+    backend: str = "auto",
+    device: str = "auto",
+    batch_size: int = 32,
+    max_seq_length: int = 0,
+    shard_rows: int = 2048,
+    address: str = "",
+    workers: int = 0,
+    gpus_per_worker: float = 0.0,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Embed `texts` into shards under `folder`, skipping shards finished by an earlier run.
+
+    Returns ``((N, d) float32 unit rows memory-mapped from folder/embeddings.npy, stats)``; stats: ``embedded``
+    (rows encoded by this call), ``cached`` (rows of reused shards), ``shards``, ``shards_reused``, ``backend``,
+    ``device``, ``embeddings_dir``.
+    """
+    folder = Path(folder)
+    if device == "auto":
+        # Resolved on the driver, which may have no GPU while the workers do: the GPU request decides.
+        device = "cuda" if gpus_per_worker > 0 else "cpu"
+    backend = resolve_backend(backend, device)  # type: ignore[arg-type]
+    settings = {"encoder": encoder, "backend": backend, "max_seq_length": max_seq_length}
+    digests = text_digests(texts)
+    bounds = shards.shard_bounds(len(texts), shard_rows)
+    done = shards.finished_shards(folder, digests, shard_rows, settings)
+    pending = [i for i, ok in enumerate(done) if not ok]
+    stats: dict[str, Any] = {
+        "embedded": sum(bounds[i][1] - bounds[i][0] for i in pending), "cached": 0, "shards": len(bounds),
+        "shards_reused": len(bounds) - len(pending), "backend": backend, "device": device,
+        "embeddings_dir": str(folder),
+    }  # fmt: skip
+    stats["cached"] = len(texts) - stats["embedded"]
+    index = shards.read_index(folder)
+    if not pending and index and index.get("complete") and (folder / shards.MATRIX).is_file():
+        X = np.load(folder / shards.MATRIX, mmap_mode="r")
+        if X.shape[0] == len(texts):
+            return X, stats
+    folder.mkdir(parents=True, exist_ok=True)
+    dim = index.get("dim") if index and not pending else None
+    shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
+    if pending:
+        dim = _run_actors(texts, digests, folder, bounds, pending, settings, device, batch_size, address, workers,
+                          gpus_per_worker)  # fmt: skip
+    if dim is None:  # every shard reused but the matrix or index is missing: read d from a shard
+        dim = int(np.load(folder / f"{shards.shard_name(0)}.npy", mmap_mode="r").shape[1])
+    index = shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
+    shards.assemble(folder, index)
+    shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=True)
+    return np.load(folder / shards.MATRIX, mmap_mode="r"), stats
+
+
+def _run_actors(
+    texts: Sequence[str], digests: np.ndarray, folder: Path, bounds: list[tuple[int, int]], pending: list[int],
+    settings: dict[str, Any], device: str, batch_size: int, address: str, workers: int, gpus_per_worker: float,
+) -> int:  # fmt: skip
+    """Embed the pending shards with an actor pool and write each as its rows arrive; returns d."""
+    import pyarrow as pa
+    from tqdm.auto import tqdm
+
+    ray = connect(address or None)
+    blocks = []
+    for i in pending:
+        s, e = bounds[i]
+        blocks.append(pa.table({"row": np.arange(s, e, dtype=np.int64), "text": list(texts[s:e])}))
+    size = pool_size(ray, workers, gpus_per_worker, len(pending))
+    log.info("embedding %d shards with %d Ray actors (%s)", len(pending), size, device)
+    out = ray.data.from_arrow(blocks).map_batches(
+        ShardEncoder,
+        fn_constructor_kwargs={"encoder": settings["encoder"], "backend": settings["backend"], "device": device,
+                               "batch_size": batch_size, "max_seq_length": settings["max_seq_length"]},
+        batch_size=max(e - s for s, e in bounds),  # one call per shard: the encoder buckets the whole shard by length
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=size),
+        num_cpus=1,
+        num_gpus=gpus_per_worker or None,
+    )  # fmt: skip
+    todo = iter(pending)
+    shard = next(todo)
+    buf: list[np.ndarray] = []
+    filled = bounds[shard][0]
+    dim = 0
+    with tqdm(total=sum(bounds[i][1] - bounds[i][0] for i in pending), desc="embed (ray)", unit="text") as bar:
+        for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
+            rows, emb = batch["row"], np.asarray(batch["emb"], dtype=np.float32)
+            dim = emb.shape[1]
+            # Rows arrive in input order (preserve_order); a shard is written once its last row is in.
+            while len(rows):
+                s, e = bounds[shard]
+                if rows[0] != filled:
+                    raise RuntimeError(f"Ray returned row {rows[0]}, expected {filled}")
+                take = min(len(rows), e - filled)
+                buf.append(emb[:take])
+                filled += take
+                rows, emb = rows[take:], emb[take:]
+                if filled == e:
+                    shards.write_shard(folder, shard, np.concatenate(buf), digests[s:e])
+                    bar.update(e - s)
+                    buf = []
+                    shard = next(todo, -1)
+                    filled = bounds[shard][0] if shard >= 0 else -1
+    if shard != -1:
+        raise RuntimeError(f"Ray returned no vectors for shard {shard} onward")
+    return dim
