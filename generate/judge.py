@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import random
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 from codecurate.generate.backends.base import Backend, Request, SamplingParams
 from codecurate.generate.discriminate import verdict
@@ -26,7 +26,6 @@ from codecurate.generate.templates import (
     generation_messages,
     template_hash,
 )
-from codecurate.io import JsonlAppender
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
@@ -40,6 +39,12 @@ FAULTS = {
     "bug_not_changed": "buggy code equals the fixed code",
     "instruction_is_code": "instruction is code",
 }
+
+
+class Sink(Protocol):
+    """Where finished tries go: a ``JsonlAppender`` locally, a list collector in a Ray worker."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
 
 
 def describe(reason: str, questions: list[str]) -> str:
@@ -61,8 +66,8 @@ class Judge:
         backend: Backend,
         disc_backend: Backend | None,
         memory: Memory,
-        accepted: JsonlAppender,
-        rejected: JsonlAppender,
+        accepted: Sink,
+        rejected: Sink,
         timings: Timings,
     ):
         self.cfg, self.templates, self.backend, self.disc = cfg, templates, backend, disc_backend

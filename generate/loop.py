@@ -13,6 +13,7 @@ after a crash to resume.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections import Counter
@@ -86,6 +87,16 @@ class GenerateConfig:
     alpaca: str | None = field(default=None, metadata={"help": "also write Alpaca-style JSON here"})
     hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
     overwrite: bool = field(default=False, metadata={"help": "start over instead of resuming"})
+    executor: Literal["local", "ray"] = field(
+        default="local", metadata={"help": "where the LLM rounds run: this process, or a Ray actor pool"}
+    )
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty: $RAY_ADDRESS or a local one)"})
+    ray_workers: int = field(
+        default=0, metadata={"help": "LLM actors (0: one per GPU / --ray-gpus-per-worker, else one per CPU)"}
+    )
+    ray_gpus_per_worker: float = field(
+        default=0, metadata={"help": "GPUs per LLM actor (1: one model replica per GPU; 0 on CPU)"}
+    )
 
     def __post_init__(self) -> None:
         parse_mix(self.mix)
@@ -94,6 +105,8 @@ class GenerateConfig:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if self.limit is not None and self.limit < 0:
             raise UserError("--limit must be >= 0")
+        if self.ray_workers < 0 or self.ray_gpus_per_worker < 0:
+            raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
         if not 0 < self.near_dup_threshold <= 1 or not 0 < self.ngram_threshold <= 1:
             raise UserError("--near-dup-threshold and --ngram-threshold must be in (0, 1]")
 
@@ -138,13 +151,15 @@ def make_bug_fn() -> Any:
     return make_bug
 
 
+def backend_options(cfg: GenerateConfig, kind: str, given: dict) -> dict:
+    # --batch-size is the model's batch too, unless backend_options says otherwise (servers batch themselves).
+    return {"batch_size": cfg.batch_size, **given} if kind == "transformers" else given
+
+
 def load_backends(cfg: GenerateConfig) -> tuple[Backend, Backend | None]:
     from codecurate.generate.backends import load_backend
 
-    def options(kind: str, given: dict) -> dict:
-        # --batch-size is the model's batch too, unless backend_options says otherwise (servers batch themselves).
-        return {"batch_size": cfg.batch_size, **given} if kind == "transformers" else given
-
+    options = functools.partial(backend_options, cfg)
     gen = load_backend(cfg.backend, cfg.model, **options(cfg.backend, cfg.backend_options))
     if cfg.discriminator == "none":
         return gen, None
@@ -156,12 +171,20 @@ def load_backends(cfg: GenerateConfig) -> tuple[Backend, Backend | None]:
 
 
 def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backend | None = None) -> dict[str, Any]:
-    """Run the stage; `backend`/`disc_backend` may be passed in (tests, notebooks) instead of loaded."""
+    """Run the stage; `backend`/`disc_backend` may be passed in (tests, notebooks) instead of loaded.
+
+    With ``executor="ray"`` passed-in backends are pickled to every worker, so they must be picklable (a
+    `FunctionBackend` over a module-level function is); else each worker loads its own from the config.
+    """
     from codecurate.generate.finalize import finalize
     from codecurate.generate.judge import Judge
     from codecurate.generate.memory import Memory
     from codecurate.generate.templates import load_templates
 
+    if cfg.executor == "ray":
+        from codecurate.raycluster import require_ray
+
+        require_ray()  # before any file is touched
     timings = Timings()
     out = Path(cfg.output)
     rejected_path = side_path(out, "rejected.jsonl")
@@ -179,25 +202,33 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
         _warn_if_config_changed(cfg, out)
     plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, cfg.translate_to, cfg.seed, make_bug_fn())
     with timings("load_models"):
-        if backend is None:
+        if backend is None and cfg.executor == "local":  # with ray, each worker loads its own
             backend, disc_backend = load_backends(cfg)
         elif disc_backend is None and cfg.discriminator != "none":
             disc_backend = backend
     if cfg.validate:
-        plan.items = _with_seed_tests(plan.items, backend, cfg, timings)
+        from codecurate.generate.ray_loop import LazyBackend
+
+        plan.items = _with_seed_tests(plan.items, backend or LazyBackend(cfg), cfg, timings)
     memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
     accepted = JsonlAppender(out)
     rejected = JsonlAppender(rejected_path)
     try:
         todo = _resume(plan.items, accepted.existing + rejected.existing, cfg.max_attempts)
         log.info("%d seeds, %d items planned, %d to do", len(seeds), len(plan.items), len(todo))
-        judge = Judge(cfg, templates, backend, disc_backend, memory, accepted, rejected, timings)
-        judge.run(todo)
+        if cfg.executor == "ray":
+            from codecurate.generate.ray_loop import run_on_ray
+
+            tokens = run_on_ray(cfg, todo, templates, memory, accepted, rejected, timings, backend, disc_backend)
+        else:
+            judge = Judge(cfg, templates, backend, disc_backend, memory, accepted, rejected, timings)
+            judge.run(todo)
+            tokens = judge.tokens
     finally:
         accepted.close()
         rejected.close()
         memory.close()
-    return finalize(cfg, out, rejected_path, seeds, plan, timings, judge.tokens)
+    return finalize(cfg, out, rejected_path, seeds, plan, timings, tokens)
 
 
 def _warn_if_config_changed(cfg: GenerateConfig, out: Path) -> None:
@@ -206,7 +237,8 @@ def _warn_if_config_changed(cfg: GenerateConfig, out: Path) -> None:
 
     old = read_manifest(out)
     new = to_dict(cfg)
-    ignore = ("overwrite", "alpaca", "hf_dir")  # they do not change what is generated
+    # They do not change what is generated.
+    ignore = ("overwrite", "alpaca", "hf_dir", "executor", "ray_address", "ray_workers", "ray_gpus_per_worker")
     if old and out.exists() and any(old.get("config", {}).get(k) != v for k, v in new.items() if k not in ignore):
         log.warning("%s was made with another config; resuming it (--overwrite starts over)", out)
 

@@ -1,0 +1,229 @@
+"""The generate loop's LLM rounds on a Ray Data actor pool (``codecurate generate ... --executor ray``).
+
+    codecurate generate coreset.jsonl -o out.jsonl --executor ray --ray-gpus-per-worker 1 \\
+        --backend vllm --model Qwen/Qwen2.5-Coder-7B-Instruct
+
+The driver (``loop.run``) keeps planning, resume, seed tests, the append-only output files, the memory folder
+and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(JudgeWorker)`` with one actor per
+model replica. A worker builds its backends once, then judges each batch to completion (generate, parse, rules,
+discriminator, validation, retries up to ``--max-attempts``) and returns every finished try, every memory entry
+and its token counts as rows. The driver writes rows as they stream in, so a crash loses only in-flight batches
+and a rerun skips the finished (seed, task) keys exactly as a local run does.
+
+Few-shot memory is per worker: each starts from the driver's pools as they were when the job started and then
+learns only from its own batches (the driver's memory folder still gets every entry).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+from codecurate.errors import UserError
+from codecurate.generate.backends.base import Backend, Request, Response
+from codecurate.generate.examples import Item
+from codecurate.generate.judge import Judge, Sink
+from codecurate.generate.memory import ALL, Memory
+from codecurate.io import dumps
+from codecurate.timer import Timings
+
+log = logging.getLogger(__name__)
+
+
+class LazyBackend:
+    """The generator, loaded on first use: a Ray driver needs it only for seed tests not cached yet."""
+
+    def __init__(self, cfg: Any):
+        self.cfg = cfg
+        self.name = f"{cfg.backend}:{cfg.model}"
+        self._backend: Backend | None = None
+
+    def complete(self, requests: list[Request]) -> list[Response]:
+        if self._backend is None:
+            from codecurate.generate.backends import load_backend
+            from codecurate.generate.loop import backend_options
+
+            opts = backend_options(self.cfg, self.cfg.backend, self.cfg.backend_options)
+            self._backend = load_backend(self.cfg.backend, self.cfg.model, **opts)
+        return self._backend.complete(requests)
+
+
+class _Collect:
+    """A `Sink` that queues records under a name, for the worker to return as rows."""
+
+    def __init__(self, kind: str, rows: list[tuple[str, dict]]):
+        self.kind, self.rows = kind, rows
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.rows.append((self.kind, record))
+
+
+class _WorkerMemory(Memory):
+    """In-memory pools that also queue each new entry, so the driver can persist it to the memory folder."""
+
+    def __init__(self, cfg: Any, entries: list[tuple[str, dict, bool]], rows: list[tuple[str, dict]]):
+        super().__init__(None, cfg.pool_size, cfg.per_language_memory)
+        for task, entry, good in entries:
+            self._remember(task, entry, good)
+        self.rows = rows
+
+    def add(self, task: str, entry: dict[str, Any], good: bool) -> None:
+        super().add(task, entry, good)
+        self.rows.append(("memory", {"task": task, "good": good, "entry": entry}))
+
+
+def _given(backend: Backend, disc: Backend | None) -> tuple[Backend, Backend | None]:
+    return backend, disc
+
+
+class JudgeWorker:
+    """One actor of the pool: ``batch["item"]`` (Items as JSON) in, ``{"sink", "data"}`` rows out."""
+
+    def __init__(self, cfg: Any, templates: dict, make_backends: Any, memory: list[tuple[str, dict, bool]]):
+        backend, disc = make_backends()
+        self.rows: list[tuple[str, dict]] = []
+        self.timings = Timings()
+        mem = _WorkerMemory(cfg, memory, self.rows)
+        accepted: Sink = _Collect("accepted", self.rows)
+        rejected: Sink = _Collect("rejected", self.rows)
+        self.judge = Judge(cfg, templates, backend, disc, mem, accepted, rejected, self.timings)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        queue = [Item(**json.loads(text)) for text in batch["item"]]
+        tokens, timings = dict(self.judge.tokens), dict(self.timings)
+        # Retries stay in this worker (its memory has seen the failure); a batch returns only finished items.
+        while queue:
+            queue = [dataclasses.replace(it, attempt=it.attempt + 1) for it, done in self.judge.step(queue) if not done]
+        stats = {
+            "tokens": {k: v - tokens.get(k, 0) for k, v in self.judge.tokens.items()},
+            "timings": {k: v - timings.get(k, 0.0) for k, v in self.timings.items()},
+        }
+        rows, self.rows[:] = [*self.rows, ("stats", stats)], []
+        return {"sink": [kind for kind, _ in rows], "data": [dumps(data) for _, data in rows]}
+
+
+def pool_entries(memory: Memory) -> list[tuple[str, dict, bool]]:
+    """The driver's pools as (task, entry, good), oldest first, to seed each worker's memory."""
+    return [(task, e, good) for (task, key, good), pool in memory.pools.items() if key == ALL for e in pool]
+
+
+def _vllm_tensor_parallel(cfg: Any) -> int:
+    return int(cfg.backend_options.get("tensor_parallel_size", 1)) if cfg.backend == "vllm" else 1
+
+
+def _placement_group_args(tp: int) -> dict[str, Any]:
+    """Reserve `tp` GPUs on one node for a worker whose vLLM engine starts its own Ray workers inside them."""
+    import ray
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    pg = ray.util.placement_group([{"GPU": 1, "CPU": 1}] * tp, strategy="STRICT_PACK")
+    return {"scheduling_strategy": PlacementGroupSchedulingStrategy(pg, placement_group_capture_child_tasks=True)}
+
+
+def pool_args(cfg: Any, resources: dict[str, float]) -> dict[str, Any]:
+    """`map_batches` keywords: pool size and per-actor resources for this config and cluster."""
+    tp = _vllm_tensor_parallel(cfg)
+    gpus = resources.get("GPU", 0.0)
+    workers = cfg.ray_workers
+    if not workers:
+        if cfg.ray_gpus_per_worker > 0:
+            workers = int(gpus // cfg.ray_gpus_per_worker)
+        elif tp > 1:
+            workers = int(gpus // tp)
+        else:  # Ray gives a 1-CPU actor one torch thread (OMP_NUM_THREADS=1), so one actor per core
+            workers = int(resources.get("CPU", 1))
+        if workers < 1:
+            raise UserError(f"the Ray cluster has {gpus:g} GPUs: too few for one LLM worker")
+    import ray.data
+
+    pool = ray.data.ActorPoolStrategy(size=workers)
+    args: dict[str, Any] = {"compute": pool, "num_cpus": 1, "num_gpus": cfg.ray_gpus_per_worker}
+    if tp > 1 and cfg.ray_gpus_per_worker == 0:
+        args["ray_remote_args_fn"] = functools.partial(_placement_group_args, tp)
+    return args
+
+
+def run_on_ray(
+    cfg: Any,
+    todo: list[Item],
+    templates: dict,
+    memory: Memory,
+    accepted: Sink,
+    rejected: Sink,
+    timings: Timings,
+    backend: Backend | None = None,
+    disc_backend: Backend | None = None,
+) -> dict[str, int]:
+    """Judge `todo` on a Ray actor pool, writing each finished try as it arrives; returns token counts."""
+    from tqdm.auto import tqdm
+
+    from codecurate.raycluster import connect
+
+    ray = connect(cfg.ray_address or None)
+    tokens: Counter = Counter({"prompt": 0, "completion": 0, "requests": 0})
+    if not todo:
+        return dict(tokens)
+    if backend is not None:
+        make_backends = functools.partial(_given, backend, disc_backend)
+    else:
+        from codecurate.generate.loop import load_backends
+
+        if _vllm_tensor_parallel(cfg) > 1 and "distributed_executor_backend" not in cfg.backend_options:
+            # Inside a Ray actor vLLM must spread its tensor-parallel ranks over Ray, in the worker's placement group.
+            cfg = dataclasses.replace(
+                cfg, backend_options=cfg.backend_options | {"distributed_executor_backend": "ray"}
+            )
+        make_backends = functools.partial(load_backends, cfg)
+    args = pool_args(cfg, ray.cluster_resources())
+    log.info("Ray: %d items on %d LLM workers (%g GPUs each)", len(todo), args["compute"].max_size, args["num_gpus"])
+    ds = ray.data.from_items([{"item": dumps(dataclasses.asdict(it))} for it in todo])
+    ds = ds.map_batches(
+        JudgeWorker,
+        batch_size=cfg.batch_size,
+        fn_constructor_kwargs={
+            "cfg": cfg,
+            "templates": templates,
+            "make_backends": make_backends,
+            "memory": pool_entries(memory),
+        },
+        **args,
+    )
+    with timings("ray"), tqdm(total=len(todo), desc="generate (ray)", unit="item") as bar:
+        try:
+            for row in ds.iter_rows():
+                kind, data = row["sink"], json.loads(row["data"])
+                if kind == "memory":
+                    memory.add(data["task"], data["entry"], data["good"])
+                elif kind == "stats":
+                    tokens.update(data["tokens"])
+                    for name, seconds in data["timings"].items():
+                        timings[name] = round(timings.get(name, 0.0) + seconds, 3)
+                else:
+                    (accepted if kind == "accepted" else rejected).write(data)
+                    bar.update(int(data["verdict"] == "accept" or data["attempt"] >= cfg.max_attempts))
+        except Exception as e:
+            if (err := _user_error(e)) is e:
+                raise
+            raise err from None
+    return dict(tokens)
+
+
+def _user_error(e: Exception) -> Exception:
+    """A UserError raised inside a worker (e.g. a model that cannot load) reaches the driver wrapped by Ray."""
+    seen = e
+    for _ in range(8):  # follow .cause / __cause__ a few levels: task errors wrap actor errors wrap ours
+        if isinstance(seen, UserError):
+            return seen
+        nxt = getattr(seen, "cause", None) or seen.__cause__
+        if nxt is None:
+            break
+        seen = nxt
+    text = str(e)
+    if "UserError" in text:  # actor construction failures carry the original only as text
+        line = next((x for x in text.splitlines() if "UserError:" in x), "")
+        return UserError(line.split("UserError:", 1)[1].strip() or text.splitlines()[0])
+    return e
