@@ -120,6 +120,7 @@ def test_ray_resumes_after_losing_half_the_output(tmp_path, ray):
     out = Path(cfg.output)
     kept = out.read_text().splitlines()[: len(acc) // 2]
     out.write_text("".join(line + "\n" for line in kept))
+    assert 0 < len(kept) < len(acc)
 
     run(cfg, Scripted())
     acc2, rej2, _ = outputs(cfg)
@@ -127,6 +128,7 @@ def test_ray_resumes_after_losing_half_the_output(tmp_path, ray):
     assert acc2 == acc and rej2 == rej
 
 
+@pytest.mark.slow
 def test_worker_errors_reach_the_user_as_one_line(tmp_path, ray):
     # The openai backend rejects an unknown option while the actor is built, on the worker, not the driver.
     cfg = cfg_for(tmp_path, executor="ray", backend="openai", backend_options={"no_such_option": 1}, ray_workers=1)
@@ -141,3 +143,24 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["codecurate generate: error: --executor ray needs Ray: pip install 'codecurate[ray]'"]
     assert not Path(cfg.output).exists()
+
+
+def test_pool_size_and_placement_follow_the_cluster(tmp_path):
+    pytest.importorskip("ray.data")
+    from codecurate.generate.ray_loop import pool_args
+
+    gpu_node = {"CPU": 16.0, "GPU": 4.0}
+    cfg = cfg_for(tmp_path, executor="ray", ray_workers=0, backend="vllm", ray_gpus_per_worker=1)
+    args = pool_args(cfg, gpu_node)
+    assert args["compute"].max_size == 4 and args["num_gpus"] == 1 and "ray_remote_args_fn" not in args
+    cfg.ray_gpus_per_worker = 0.5  # two replicas per GPU
+    assert pool_args(cfg, gpu_node)["compute"].max_size == 8
+    cfg.ray_gpus_per_worker, cfg.backend_options = 0, {"tensor_parallel_size": 2}
+    args = pool_args(cfg, gpu_node)  # vLLM ranks get their GPUs from a placement group, not the actor
+    assert args["compute"].max_size == 2 and args["num_gpus"] == 0 and callable(args["ray_remote_args_fn"])
+    cpu = cfg_for(tmp_path, executor="ray", ray_workers=0)
+    assert pool_args(cpu, {"CPU": 2.0})["compute"].max_size == 2
+    cpu.ray_workers = 1
+    assert pool_args(cpu, {"CPU": 2.0})["compute"].max_size == 1
+    with pytest.raises(UserError, match="0 GPUs"):
+        pool_args(cfg_for(tmp_path, executor="ray", ray_workers=0, ray_gpus_per_worker=1), {"CPU": 2.0})
