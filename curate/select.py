@@ -212,6 +212,10 @@ def kmeans(
     or n close to N) takes the nearest row to its centroid that no other cluster has taken; so exactly n unique
     rows come back. Order: largest cluster first (a prefix is a sensible smaller coreset).
 
+    Memory besides the pool: the training sample (``min(N, 256 n)`` rows), the centroids, O(N) labels, and
+    O(e^2 + e * chunk) for ``e`` empty clusters; the pool is only streamed. When FAISS sees GPUs (``faiss-gpu``),
+    training and the assignment search run on all of them.
+
     stats: ``cluster`` (k-means cluster id), ``distance`` (cosine distance of the pick to its centroid),
     ``cluster_size`` (members of each pick's cluster), ``empty_clusters``, ``inertia`` (FAISS objective).
     """
@@ -220,18 +224,21 @@ def kmeans(
     N, d = X.shape
     if not 0 < n <= N:
         raise ValueError(f"n must be in 1..{N}, got {n}")
+    gpu = faiss.get_num_gpus() > 0  # 0 with faiss-cpu
     # FAISS subsamples 256 rows per centroid for training; read only those from a memmap.
     cap = min(N, 256 * n)
     rng = np.random.default_rng(seed)
     train_rows = np.sort(rng.choice(N, cap, replace=False)) if cap < N else np.arange(N)
     train = np.ascontiguousarray(X[train_rows], dtype=np.float32)
     km = faiss.Kmeans(
-        d, n, niter=niter, seed=seed, spherical=True, max_points_per_centroid=256, min_points_per_centroid=1
+        d, n, niter=niter, seed=seed, spherical=True, max_points_per_centroid=256, min_points_per_centroid=1, gpu=gpu
     )
     km.train(train)
     centroids = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
     index = faiss.IndexFlatIP(d)
     index.add(np.ascontiguousarray(centroids, dtype=np.float32))
+    if gpu:
+        index = faiss.index_cpu_to_all_gpus(index)
     labels = np.empty(N, dtype=np.int64)
     sims = np.empty(N, dtype=np.float32)
     for s in _chunks(N, chunk_rows):
@@ -248,17 +255,7 @@ def kmeans(
     rep_sim[labels[first]] = sims[first]
     empty = np.flatnonzero(rep < 0)
     if len(empty):
-        taken = np.zeros(N, dtype=bool)
-        taken[rep[rep >= 0]] = True
-        # Among a centroid's n nearest rows at most n - 1 are taken, so each search yields a free row.
-        flat = faiss.IndexFlatIP(d)
-        for s in _chunks(N, chunk_rows):
-            flat.add(np.ascontiguousarray(X[s : s + chunk_rows], dtype=np.float32))
-        nn_sim, nn_ids = flat.search(np.ascontiguousarray(centroids[empty], dtype=np.float32), min(n, N))
-        for j, c in enumerate(empty):
-            free = np.flatnonzero(~taken[nn_ids[j]])[0]
-            rep[c], rep_sim[c] = nn_ids[j, free], nn_sim[j, free]
-            taken[rep[c]] = True
+        rep[empty], rep_sim[empty] = _nearest_free(X, centroids[empty], rep[rep >= 0], chunk_rows)
     rank = np.lexsort((np.arange(n), -sizes))
     stats = {
         "cluster": rank,
@@ -268,6 +265,44 @@ def kmeans(
         "inertia": float(km.obj[-1]) if len(km.obj) else float("nan"),
     }
     return rep[rank], stats
+
+
+def _nearest_free(
+    X: np.ndarray, centroids: np.ndarray, taken: np.ndarray, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``e`` centroids in turn, the most similar row not in ``taken`` nor given to an earlier centroid.
+
+    The pool is streamed once, keeping each centroid's ``e`` most similar free rows: earlier centroids take at
+    most ``e - 1`` of them, so one is always left, and memory stays O(e^2 + e * chunk) however large the pool.
+    Returns ``(rows (e,) int64, similarities (e,) float32)``.
+    """
+    e = len(centroids)
+    C = np.ascontiguousarray(centroids, dtype=np.float32)
+    is_taken = np.zeros(X.shape[0], dtype=bool)
+    is_taken[taken] = True
+    best_sim = np.full((e, 0), -np.inf, dtype=np.float32)
+    best_row = np.zeros((e, 0), dtype=np.int64)
+    step = max(1, min(chunk_rows, (1 << 24) // e))  # (step, e) float32 block stays under 64 MiB
+    for s in _chunks(X.shape[0], step):
+        block = np.asarray(X[s : s + step], dtype=np.float32)
+        sims = (block @ C.T).T
+        sims[:, is_taken[s : s + len(block)]] = -np.inf
+        cat_sim = np.concatenate([best_sim, sims], axis=1)
+        cat_row = np.concatenate([best_row, np.broadcast_to(np.arange(s, s + len(block)), sims.shape)], axis=1)
+        keep = min(e, cat_sim.shape[1])
+        top = np.argpartition(-cat_sim, keep - 1, axis=1)[:, :keep]
+        best_sim, best_row = np.take_along_axis(cat_sim, top, 1), np.take_along_axis(cat_row, top, 1)
+    rows = np.empty(e, dtype=np.int64)
+    out_sim = np.empty(e, dtype=np.float32)
+    for j in range(e):
+        for k in np.lexsort((best_row[j], -best_sim[j])):  # most similar first, ties by row
+            if not is_taken[best_row[j, k]] and best_sim[j, k] > -np.inf:
+                rows[j], out_sim[j] = best_row[j, k], best_sim[j, k]
+                is_taken[rows[j]] = True
+                break
+        else:  # unreachable while n <= N (see above); checked because selection output depends on it
+            raise RuntimeError("k-means: no free row left for an empty cluster")
+    return rows, out_sim
 
 
 def random_subset(
