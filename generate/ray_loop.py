@@ -163,10 +163,10 @@ def run_on_ray(
 
     from codecurate.raycluster import connect
 
-    ray = connect(cfg.ray_address or None)
     tokens: Counter = Counter({"prompt": 0, "completion": 0, "requests": 0})
-    if not todo:
+    if not todo:  # a finished run resumed: no need to start or join a cluster
         return dict(tokens)
+    ray = connect(cfg.ray_address or None)
     if backend is not None:
         make_backends = functools.partial(_given, backend, disc_backend)
     else:
