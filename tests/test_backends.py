@@ -230,3 +230,27 @@ def test_transformers_backend_contract():
     raw = b.complete_text(["def add(a, b):\n    return"], [SamplingParams(max_tokens=6)])[0]
     assert raw.error is None and raw.completions[0].completion_tokens > 0
     assert raw.prompt_tokens < out[1].prompt_tokens  # no chat-template tokens around the prompt
+
+
+@pytest.mark.slow
+def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
+    b = load_backend("transformers", "smollm2", batch_size=8)
+    assert b.prefill_rows  # SmolLM2 has plain key/value caches: the row-wise path must be the one tested here
+    system = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}  # a shared prefix
+    questions = ["Name a fruit.", "What is 2 + 2? Explain step by step.", "Hi.", "List three colours of the rainbow."]
+    reqs = [Request([system, {"role": "user", "content": q}], SamplingParams(max_tokens=12)) for q in questions]
+    calls = []
+    prefill = b._prefill
+    b._prefill = lambda rows, length: calls.append(len(rows)) or prefill(rows, length)
+    together = b.complete(reqs)
+    assert calls == [4]
+    b.batch_size = 1
+    alone = b.complete(reqs)
+    assert calls == [4]  # one row needs no prefilled batch cache
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert [r.prompt_tokens for r in together] == [r.prompt_tokens for r in alone]
+    assert all(r.error is None and r.completions[0].completion_tokens > 0 for r in together)
+    # n samples of one prompt come back as n completions.
+    b.batch_size = 8
+    two = b.complete([Request(reqs[0].messages, SamplingParams(temperature=0.8, max_tokens=6, n=2, seed=3))])[0]
+    assert len(two.completions) == 2 and all(c.completion_tokens > 0 for c in two.completions)

@@ -3,10 +3,17 @@
 Requests with equal sampling parameters are grouped and sorted by prompt length so each batch pads little.
 Stop strings are enforced during generation (transformers' ``stop_strings``, so a finished row stops early)
 and again by truncation afterwards, which also covers models whose tokenizer splits the stop string oddly.
+
+A batch is prefilled row by row and only decoded together (`prefill_rows`). Prefill is compute-bound, so on a
+CPU batching it gains nothing and padding every prompt to the longest one wastes the difference; decoding one
+token is overhead-bound, and that is where a batch pays (bench/generate_backend.py). A prompt prefix shared by
+every row of the batch (a system prompt, the same few-shot examples) is prefilled once. Greedy answers are the
+same as one request at a time (tests/test_backends.py).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any
 
@@ -32,7 +39,7 @@ class TransformersBackend:
         trust_remote_code: bool = False,
     ):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
         from codecurate.models import resolve_llm
 
@@ -52,6 +59,10 @@ class TransformersBackend:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = device
         self.batch_size = max(1, batch_size)
+        # Row-wise prefill assumes plain per-layer key/value caches; sliding-window or recurrent layers
+        # (Mistral, Gemma 2/3, hybrids) keep something else, so they prefill padded together as usual.
+        layers = DynamicCache(config=self.model.config).layers
+        self.prefill_rows = bool(layers) and all(type(x).__name__ == "DynamicLayer" for x in layers)
         self.name = f"transformers:{model}"
 
     def complete(self, requests: list[Request]) -> list[Response]:
@@ -102,12 +113,11 @@ class TransformersBackend:
     def _generate(self, prompts: list[str], params: SamplingParams) -> list[Response]:
         import torch
 
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": params.max_tokens,
-            "num_return_sequences": params.n,
-            "pad_token_id": self.tokenizer.pad_token_id,
-        }
+        tok = self.tokenizer
+        ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        # n samples per prompt as n rows: the prefilled cache below would not follow num_return_sequences.
+        rows = [r for r in ids for _ in range(params.n)]
+        kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens, "pad_token_id": tok.pad_token_id}
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
             if params.seed is not None:
@@ -115,25 +125,58 @@ class TransformersBackend:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if params.stop:
-            kwargs.update(stop_strings=params.stop, tokenizer=self.tokenizer)
+            kwargs.update(stop_strings=params.stop, tokenizer=tok)
+        width = max(map(len, rows))
+        input_ids = torch.full((len(rows), width), tok.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):  # left padding: new tokens follow each prompt's last token
+            input_ids[i, width - len(r) :] = torch.tensor(r)
+            mask[i, width - len(r) :] = 1
         with torch.inference_mode():
-            out = self.model.generate(**enc, **kwargs)
-        width = enc["input_ids"].shape[1]
-        prompt_tokens = enc["attention_mask"].sum(dim=1).tolist()
+            if len(rows) > 1 and min(map(len, rows)) > 1 and self.prefill_rows:
+                kwargs["past_key_values"] = self._prefill(rows, width - 1)
+            input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+            out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
         eos = self._eos_ids()
         responses = []
         for b in range(len(prompts)):
             completions = []
             for k in range(params.n):
-                ids = out[b * params.n + k, width:].tolist()
-                ended = next((j for j, t in enumerate(ids) if t in eos), None)
-                ids = ids[:ended] if ended is not None else ids
-                text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                new = out[b * params.n + k, width:].tolist()
+                ended = next((j for j, t in enumerate(new) if t in eos), None)
+                new = new[:ended] if ended is not None else new
+                text = tok.decode(new, skip_special_tokens=True)
                 text, stopped = truncate_at_stop(text, params.stop)
                 reason = "stop" if ended is not None or stopped else "length"
-                completions.append(Completion(text, reason, len(ids)))
-            responses.append(Response(completions, prompt_tokens=int(prompt_tokens[b])))
+                completions.append(Completion(text, reason, len(new)))
+            responses.append(Response(completions, prompt_tokens=len(ids[b])))
         return responses
+
+    def _prefill(self, rows: list[list[int]], length: int) -> Any:
+        """A batch cache of every row but its last token, left-padded to `length`; generate() then feeds the last
+        tokens and decodes. The common prefix of all rows is computed once and copied into each row's cache."""
+        import torch
+        from transformers import DynamicCache
+
+        first, limit = rows[0], min(map(len, rows)) - 2  # every row keeps at least one token of its own
+        shared = next((j for j in range(limit) if any(r[j] != first[j] for r in rows)), limit)
+        prefix = DynamicCache(config=self.model.config)
+        if shared:
+            self.model(torch.tensor([first[:shared]], device=self.device), past_key_values=prefix, use_cache=True)
+        caches = []
+        for r in rows:
+            cache = copy.deepcopy(prefix)
+            self.model(torch.tensor([r[shared:-1]], device=self.device), past_key_values=cache, use_cache=True)
+            caches.append(cache)
+        batch = DynamicCache(config=self.model.config)
+        for layer in range(len(caches[0].layers)):
+            keys, values = [], []
+            for c in caches:
+                k, v = c.layers[layer].keys, c.layers[layer].values
+                keys.append(torch.nn.functional.pad(k, (0, 0, length - k.shape[2], 0)))  # pad the sequence axis
+                values.append(torch.nn.functional.pad(v, (0, 0, length - v.shape[2], 0)))
+            batch.update(torch.cat(keys), torch.cat(values), layer)
+        return batch
 
     def _eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id
