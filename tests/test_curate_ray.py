@@ -76,15 +76,17 @@ def test_curate_ray_same_embeddings_and_coreset_then_resume(mined: dict[str, Pat
     assert index["complete"] and index["rows"] == len(records) and index["dim"] == 384
     assert [s["rows"] for s in index["shards"]] == [SHARD_ROWS] * (n_shards - 1) + [len(records) % SHARD_ROWS]
 
-    X_ray = np.load(folder / "embeddings.npy")
-    X_local, _ = embed_texts(texts_for(records), backend="fp32", device="cpu", use_cache=False)
-    np.testing.assert_allclose(X_ray, X_local, atol=1e-5, rtol=0)
-
     for method in ("kcenter", "kmeans"):
         if method == "kmeans":  # the shards are reused: Ray embeds nothing the second time
             assert _curate(seeds, ray_out, "ray", method)["embedded"] == 0
         _curate(seeds, local_out, "local", method)
         assert [r["id"] for r in _lines(ray_out)] == [r["id"] for r in _lines(local_out)], method
+
+    X_ray = np.load(folder / "embeddings.npy")
+    # The local runs above filled their cache, so this reads the vectors `--executor local` selected on.
+    X_local, st = embed_texts(texts_for(records), backend="fp32", device="cpu", cache=local_out.parent / "cache")
+    assert st["embedded"] == 0
+    np.testing.assert_allclose(X_ray, X_local, atol=1e-5, rtol=0)
 
     # Resume: one shard lost its commit mark (as if killed between vectors and keys); only it is recomputed.
     mtimes = {p.name: p.stat().st_mtime_ns for p in folder.glob("shard-*.npy")}
