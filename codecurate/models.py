@@ -32,6 +32,16 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CODECURATE_CACHE") or Path.home() / ".cache" / "codecurate")
 
 
+def cpu_has_bf16() -> bool:
+    """Native bf16 matmuls (AVX512-BF16 or AMX): bf16 then runs several times faster than fp32 on the CPU;
+    without them it is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def default_corpus() -> Path:
     """The standard library of the running interpreter."""
     return Path(sysconfig.get_paths()["stdlib"])

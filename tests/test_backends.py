@@ -208,7 +208,8 @@ def test_truncate_at_stop():
 
 @pytest.mark.slow
 def test_transformers_backend_contract():
-    b = load_backend("transformers", "smollm2", batch_size=4)
+    # float32: in bf16 a different batch shape may round differently and flip a greedy token (as on GPUs).
+    b = load_backend("transformers", "smollm2", batch_size=4, dtype="float32")
     reqs = [
         _req("Say hello.", max_tokens=8),
         _req("Count: 1, 2, 3,", max_tokens=8),
@@ -234,7 +235,7 @@ def test_transformers_backend_contract():
 
 @pytest.mark.slow
 def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
-    b = load_backend("transformers", "smollm2", batch_size=8)
+    b = load_backend("transformers", "smollm2", batch_size=8, dtype="float32")  # exact comparisons need fp32
     assert b.prefill_rows  # SmolLM2 has plain key/value caches: the row-wise path must be the one tested here
     system = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}  # a shared prefix
     questions = ["Name a fruit.", "What is 2 + 2? Explain step by step.", "Hi.", "List three colours of the rainbow."]
@@ -254,3 +255,14 @@ def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     b.batch_size = 8
     two = b.complete([Request(reqs[0].messages, SamplingParams(temperature=0.8, max_tokens=6, n=2, seed=3))])[0]
     assert len(two.completions) == 2 and all(c.completion_tokens > 0 for c in two.completions)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("native", "expected"), [(True, "bfloat16"), (False, "float32")])
+def test_transformers_auto_dtype_is_bf16_only_on_cpus_with_native_bf16(monkeypatch, native, expected):
+    import codecurate.models
+
+    monkeypatch.setattr(codecurate.models, "cpu_has_bf16", lambda: native)
+    b = load_backend("transformers", "smollm2", batch_size=2)
+    assert str(b.model.dtype) == f"torch.{expected}"
+    assert b.complete([_req("Say hello.", max_tokens=4)])[0].completions[0].completion_tokens > 0
