@@ -86,6 +86,7 @@ def embed_shards_ray(
         if X.shape[0] == len(texts):
             return X, stats
     folder.mkdir(parents=True, exist_ok=True)
+    shards.discard_stale(folder, settings, shard_rows)
     dim = index.get("dim") if index and not pending else None
     shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
     if pending:

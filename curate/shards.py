@@ -56,20 +56,33 @@ def read_index(folder: str | os.PathLike) -> dict[str, Any] | None:
     return index
 
 
-def finished_shards(folder: Path, digests: np.ndarray, shard_rows: int, settings: dict[str, Any]) -> list[bool]:
-    """Per shard of the current input: are its vectors on disk, for these texts and these encoder settings?
+def _other_settings(index: dict[str, Any] | None, settings: dict[str, Any], shard_rows: int) -> dict | None:
+    """The index's settings when they differ from ours (its shards are then not ours to reuse), else None."""
+    if index is None:
+        return None
+    old = {k: index.get(k) for k in (*SETTINGS, "shard_rows")}
+    return old if old != {**settings, "shard_rows": shard_rows} else None
 
-    Shards of another encoder setting or shard size are stale: they are left in place (overwritten as the new
-    shards are written) and reported, never mixed in.
-    """
+
+def discard_stale(folder: Path, settings: dict[str, Any], shard_rows: int) -> int:
+    """Delete the commit marks (keys files) of shards made with other settings, before our index replaces theirs:
+    a later run must not take them for ours. Returns how many were deleted."""
+    old = _other_settings(read_index(folder), settings, shard_rows)
+    if old is None:
+        return 0
+    marks = sorted(folder.glob("shard-*.keys.npy"))
+    log.warning("%s: embedded with %s; re-embedding every shard with %s", folder, old,
+                {**settings, "shard_rows": shard_rows})  # fmt: skip
+    for mark in marks:
+        mark.unlink()
+    return len(marks)
+
+
+def finished_shards(folder: Path, digests: np.ndarray, shard_rows: int, settings: dict[str, Any]) -> list[bool]:
+    """Per shard of the current input: are its vectors on disk, for these texts and these encoder settings?"""
     bounds = shard_bounds(len(digests), shard_rows)
-    index = read_index(folder)
-    if index is not None:
-        old = {k: index.get(k) for k in (*SETTINGS, "shard_rows")}
-        if old != {**settings, "shard_rows": shard_rows}:
-            log.warning("%s: embedded with %s; re-embedding every shard with %s", folder, old,
-                        {**settings, "shard_rows": shard_rows})  # fmt: skip
-            return [False] * len(bounds)
+    if _other_settings(read_index(folder), settings, shard_rows) is not None:
+        return [False] * len(bounds)
     done = []
     for i, (s, e) in enumerate(bounds):
         keys, vecs = folder / f"{shard_name(i)}.keys.npy", folder / f"{shard_name(i)}.npy"
@@ -111,7 +124,10 @@ def assemble(folder: Path, index: dict[str, Any]) -> Path:
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(index["rows"], index["dim"]))
     row = 0
     for shard in index["shards"]:
-        part = np.load(folder / f"{shard['name']}.npy", mmap_mode="r")
+        try:
+            part = np.load(folder / f"{shard['name']}.npy", mmap_mode="r")
+        except (OSError, ValueError) as e:
+            raise UserError(f"{folder / shard['name']}.npy: cannot read the shard: {e}") from None
         if part.shape != (shard["rows"], index["dim"]):
             raise UserError(f"{folder / shard['name']}.npy: shape {part.shape}, index says ({shard['rows']}, "
                             f"{index['dim']})")  # fmt: skip

@@ -126,8 +126,18 @@ def test_finished_shards_follow_texts_and_settings(tmp_path: Path) -> None:
     other = {**settings, "backend": "bf16"}
     assert shards.finished_shards(tmp_path / "emb", text_digests(texts), 4, other) == [False] * 3
     assert shards.finished_shards(tmp_path / "emb", text_digests(texts), 5, settings) == [False] * 2
+    # A job with other settings drops the old commit marks first, so its own index never vouches for old shards.
+    assert shards.discard_stale(tmp_path / "emb", settings, 4) == 0
+    assert shards.discard_stale(tmp_path / "emb", other, 4) == 3
+    shards.write_index(tmp_path / "emb", other, len(texts), 4, None, complete=False)
+    assert shards.finished_shards(tmp_path / "emb", text_digests(texts), 4, other) == [False] * 3
+    shards.write_index(tmp_path / "emb", settings, len(texts), 4, 8, complete=True)
     (tmp_path / "emb" / "embeddings.npy").unlink()  # a lost matrix is rebuilt from the shards
     np.testing.assert_array_equal(shards.open_shards(tmp_path / "emb"), X)
+    (tmp_path / "emb" / "embeddings.npy").unlink()
+    (tmp_path / "emb" / "shard-00001.npy").write_bytes(b"torn")
+    with pytest.raises(UserError, match="shard-00001"):
+        shards.open_shards(tmp_path / "emb")
 
 
 def test_embeddings_folder_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
