@@ -14,7 +14,7 @@ import pytest
 from codecurate.errors import UserError
 from codecurate.generate.backends import load_backend
 from codecurate.generate.backends.base import Request, SamplingParams
-from codecurate.generate.backends.hf import truncate_at_stop
+from codecurate.generate.backends.hf import prefix_groups, truncate_at_stop
 
 
 def canned_reply(messages: list[dict]) -> str:
@@ -200,6 +200,18 @@ def test_vllm_missing_is_a_clear_error():
         pytest.skip("vllm is installed")
 
 
+def test_prefix_groups_share_the_longest_common_prefix_of_each_run():
+    a = [1] * 20 + [2, 3]
+    b = [1] * 20 + [4, 5, 6]
+    c = [7] * 30
+    d = [1] * 10 + [9] * 10
+    groups = sorted(prefix_groups([a, c, b, d], min_shared=16))
+    assert groups == [([0, 2], 20), ([1], 0), ([3], 0)]
+    # Identical rows still keep one token each of their own to prefill (generate() feeds the last one).
+    assert prefix_groups([a, list(a)], min_shared=16) == [([0, 1], len(a) - 2)]
+    assert prefix_groups([a], min_shared=16) == [([0], 0)]
+
+
 def test_truncate_at_stop():
     assert truncate_at_stop("abc\nEND more", ["END", "zz"]) == ("abc\n", True)
     assert truncate_at_stop("abc", ["x"]) == ("abc", False)
@@ -237,17 +249,23 @@ def test_transformers_backend_contract():
 def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     b = load_backend("transformers", "smollm2", batch_size=8, dtype="float32")  # exact comparisons need fp32
     assert b.prefill_rows  # SmolLM2 has plain key/value caches: the row-wise path must be the one tested here
-    system = {"role": "system", "content": "You are a terse assistant. Answer in a few words."}  # a shared prefix
+    # Two system prompts: two groups of rows, each sharing its prefix.
+    terse = {"role": "system", "content": "You are a terse assistant. Answer in a few words, never more than that."}
+    poet = {"role": "system", "content": "You are a poet who answers every question with a short rhyme about it."}
     questions = ["Name a fruit.", "What is 2 + 2? Explain step by step.", "Hi.", "List three colours of the rainbow."]
-    reqs = [Request([system, {"role": "user", "content": q}], SamplingParams(max_tokens=12)) for q in questions]
+    reqs = [
+        Request([system, {"role": "user", "content": q}], SamplingParams(max_tokens=12))
+        for system in (terse, poet)
+        for q in questions
+    ]
     calls = []
     prefill = b._prefill
     b._prefill = lambda rows, length: calls.append(len(rows)) or prefill(rows, length)
     together = b.complete(reqs)
-    assert calls == [4]
+    assert calls == [8]
     b.batch_size = 1
     alone = b.complete(reqs)
-    assert calls == [4]  # one row needs no prefilled batch cache
+    assert calls == [8]  # one row needs no prefilled batch cache
     assert [r.text for r in together] == [r.text for r in alone]
     assert [r.prompt_tokens for r in together] == [r.prompt_tokens for r in alone]
     assert all(r.error is None and r.completions[0].completion_tokens > 0 for r in together)

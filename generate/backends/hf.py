@@ -29,6 +29,31 @@ def truncate_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    return next((j for j in range(n) if a[j] != b[j]), n)
+
+
+def prefix_groups(rows: list[list[int]], min_shared: int = 16) -> list[tuple[list[int], int]]:
+    """Row indices grouped by a shared token prefix of at least `min_shared` tokens: ``[(indices, shared)]``.
+
+    Rows are sorted, so rows with a common prefix sit next to each other; a group's prefix is the shortest common
+    prefix of its neighbours, and always leaves each row at least one token of its own to prefill.
+    """
+    order = sorted(range(len(rows)), key=lambda i: rows[i])
+    groups: list[tuple[list[int], int]] = []
+    for i in order:
+        if groups:
+            group, shared = groups[-1]
+            prev = rows[group[-1]]
+            common = min(common_prefix(prev, rows[i]), len(rows[i]) - 2, shared if len(group) > 1 else len(prev) - 2)
+            if common >= min_shared:
+                groups[-1] = (group + [i], common)
+                continue
+        groups.append(([i], 0))
+    return groups
+
+
 class TransformersBackend:
     def __init__(
         self,
@@ -67,6 +92,7 @@ class TransformersBackend:
         # (Mistral, Gemma 2/3, hybrids) keep something else, so they prefill padded together as usual.
         layers = DynamicCache(config=self.model.config).layers
         self.prefill_rows = bool(layers) and all(type(x).__name__ == "DynamicLayer" for x in layers)
+        self.min_shared = 16  # shorter common prefixes are not worth a cache copy
         self.name = f"transformers:{model}"
         log.info("%s: %s on %s", self.name, str(self.model.dtype).removeprefix("torch."), device)
 
@@ -159,20 +185,22 @@ class TransformersBackend:
 
     def _prefill(self, rows: list[list[int]], length: int) -> Any:
         """A batch cache of every row but its last token, left-padded to `length`; generate() then feeds the last
-        tokens and decodes. The common prefix of all rows is computed once and copied into each row's cache."""
+        tokens and decodes. Rows that begin alike (same system prompt and few-shot turns) share one prefill of
+        their common prefix, copied into each row's cache."""
         import torch
         from transformers import DynamicCache
 
-        first, limit = rows[0], min(map(len, rows)) - 2  # every row keeps at least one token of its own
-        shared = next((j for j in range(limit) if any(r[j] != first[j] for r in rows)), limit)
-        prefix = DynamicCache(config=self.model.config)
-        if shared:
-            self.model(torch.tensor([first[:shared]], device=self.device), past_key_values=prefix, use_cache=True)
-        caches = []
-        for r in rows:
-            cache = copy.deepcopy(prefix)
-            self.model(torch.tensor([r[shared:-1]], device=self.device), past_key_values=cache, use_cache=True)
-            caches.append(cache)
+        caches: list[Any] = [None] * len(rows)
+        for group, shared in prefix_groups(rows, self.min_shared):
+            prefix = DynamicCache(config=self.model.config)
+            if shared:
+                head = torch.tensor([rows[group[0]][:shared]], device=self.device)
+                self.model(head, past_key_values=prefix, use_cache=True)
+            for i in group:
+                cache = copy.deepcopy(prefix) if len(group) > 1 else prefix
+                tail = torch.tensor([rows[i][shared:-1]], device=self.device)
+                self.model(tail, past_key_values=cache, use_cache=True)
+                caches[i] = cache
         batch = DynamicCache(config=self.model.config)
         for layer in range(len(caches[0].layers)):
             keys, values = [], []
