@@ -101,9 +101,13 @@ class Judge:
         """Judge one batch; returns (item, finished) pairs: unfinished ones get another attempt."""
         cfg, tpl = self.cfg, self.templates
         requests = []
+        batch_key = f"{items[0].seed_id}:{items[0].attempt}" if items else ""
         for item in items:
-            rng = random.Random(f"{cfg.seed}:{item.seed_id}:{item.task}:{item.attempt}")
             lang = item.seed["language"]
+            # Shared shots: items of one task and language in this batch get the same examples, so their prompts
+            # begin alike and the backend prefills that prefix once (bench/RESULTS.md).
+            who = f"{batch_key}:{lang}" if cfg.share_shots else f"{item.seed_id}:{item.attempt}"
+            rng = random.Random(f"{cfg.seed}:{who}:{item.task}")
             spec = tpl["tasks"][item.task]
             good = self.memory.sample(item.task, lang, cfg.shots_good, True, rng, spec["good"])
             bad = self.memory.sample(item.task, lang, cfg.shots_bad, False, rng, spec["bad"])

@@ -67,6 +67,11 @@ class GenerateConfig:
     pool_size: int = field(default=32, metadata={"help": "most recent examples kept per pool"})
     shots_good: int = field(default=1, metadata={"help": "accepted examples shown per prompt"})
     shots_bad: int = field(default=1, metadata={"help": "rejected examples shown per prompt"})
+    share_shots: bool = field(
+        default=True,
+        metadata={"help": "items of one task and language in a batch see the same few-shot examples, so their "
+                  "prompts share a prefix that is prefilled once; --no-share-shots draws them per item"},
+    )  # fmt: skip
     per_language_memory: bool = field(
         default=False, metadata={"help": "xCoder-style per-language pools and fault summary"}
     )

@@ -288,3 +288,21 @@ def test_seed_tests_resume_after_crash_midway(tmp_path):
     calls.clear()
     run(cfg, _test_writer(calls, FIRST))
     assert calls == ["add"] and len(lines(store)) == 4
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_shared_shots_give_a_batch_one_prompt_prefix_per_task_and_language(tmp_path, share):
+    seeds = [{"id": f"f{i}", "language": "python", "code": f"def f{i}(x):\n    return x + {i}\n"} for i in range(6)]
+    cfg = cfg_for(tmp_path, mix="summarize=1", batch_size=6, discriminator="none", share_shots=share)
+    cfg.input, cfg.tasks_per_seed = str(write_seeds(tmp_path / "six.jsonl", seeds)), 1
+    memory = Path(cfg.output).parent / "inst.memory"
+    memory.mkdir(parents=True)
+    pool = [{"language": "python", "code": f"def g{i}():\n    return {i}\n", "instruction": "Explain this.",
+             "output": f"It returns {i}."} for i in range(8)]  # fmt: skip
+    (memory / "summarize.good.jsonl").write_text("".join(json.dumps(e) + "\n" for e in pool))
+    prompts: list[list[dict]] = []
+    run(cfg, FunctionBackend(lambda m: prompts.append(m) or canned_reply(m)))
+    assert len(prompts) == 6
+    heads = {json.dumps(p[:-1]) for p in prompts}  # everything before the seed's own turn
+    assert any("It returns" in h for h in heads)  # the shots came from the memory pool
+    assert len(heads) == 1 if share else len(heads) > 1
