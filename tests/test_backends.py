@@ -254,7 +254,7 @@ def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     poet = {"role": "system", "content": "You are a poet who answers every question with a short rhyme about it."}
     questions = ["Name a fruit.", "What is 2 + 2? Explain step by step.", "Hi.", "List three colours of the rainbow."]
     reqs = [
-        Request([system, {"role": "user", "content": q}], SamplingParams(max_tokens=12))
+        Request([system, {"role": "user", "content": q}], SamplingParams(max_tokens=40))
         for system in (terse, poet)
         for q in questions
     ]
@@ -268,6 +268,14 @@ def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     assert calls == [8]  # one row needs no prefilled batch cache
     assert [r.text for r in together] == [r.text for r in alone]
     assert [r.prompt_tokens for r in together] == [r.prompt_tokens for r in alone]
+    # Decoding in short segments drops finished rows in between; answers and token counts stay the same.
+    b.batch_size, b.segment = 8, 6
+    segmented = b.complete(reqs)
+    assert [r.text for r in segmented] == [r.text for r in alone]
+    counts = [r.completions[0].completion_tokens for r in segmented]
+    assert counts == [r.completions[0].completion_tokens for r in alone]
+    assert any(r.completions[0].finish_reason == "stop" for r in alone)  # some rows did finish early
+    assert any(r.completions[0].finish_reason == "length" for r in alone)
     assert all(r.error is None and r.completions[0].completion_tokens > 0 for r in together)
     # n samples of one prompt come back as n completions.
     b.batch_size = 8

@@ -93,6 +93,7 @@ class TransformersBackend:
         layers = DynamicCache(config=self.model.config).layers
         self.prefill_rows = bool(layers) and all(type(x).__name__ == "DynamicLayer" for x in layers)
         self.min_shared = 16  # shorter common prefixes are not worth a cache copy
+        self.segment = 16  # tokens decoded between drops of finished rows
         self.name = f"transformers:{model}"
         log.info("%s: %s on %s", self.name, str(self.model.dtype).removeprefix("torch."), device)
 
@@ -148,7 +149,7 @@ class TransformersBackend:
         ids = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
         # n samples per prompt as n rows: the prefilled cache below would not follow num_return_sequences.
         rows = [r for r in ids for _ in range(params.n)]
-        kwargs: dict[str, Any] = {"max_new_tokens": params.max_tokens, "pad_token_id": tok.pad_token_id}
+        kwargs: dict[str, Any] = {"pad_token_id": tok.pad_token_id}
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
             if params.seed is not None:
@@ -163,17 +164,17 @@ class TransformersBackend:
         for i, r in enumerate(rows):  # left padding: new tokens follow each prompt's last token
             input_ids[i, width - len(r) :] = torch.tensor(r)
             mask[i, width - len(r) :] = 1
+        rowwise = len(rows) > 1 and min(map(len, rows)) > 1 and self.prefill_rows
         with torch.inference_mode():
-            if len(rows) > 1 and min(map(len, rows)) > 1 and self.prefill_rows:
-                kwargs["past_key_values"] = self._prefill(rows, width - 1)
+            cache = self._prefill(rows, width - 1) if rowwise else None
             input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-            out = self.model.generate(input_ids=input_ids, attention_mask=mask, **kwargs)
+            generated = self._decode(input_ids, mask, cache, params.max_tokens, kwargs, rowwise)
         eos = self._eos_ids()
         responses = []
         for b in range(len(prompts)):
             completions = []
             for k in range(params.n):
-                new = out[b * params.n + k, width:].tolist()
+                new = generated[b * params.n + k]
                 ended = next((j for j, t in enumerate(new) if t in eos), None)
                 new = new[:ended] if ended is not None else new
                 text = tok.decode(new, skip_special_tokens=True)
@@ -182,6 +183,42 @@ class TransformersBackend:
                 completions.append(Completion(text, reason, len(new)))
             responses.append(Response(completions, prompt_tokens=len(ids[b])))
         return responses
+
+    def _decode(
+        self, input_ids: Any, mask: Any, cache: Any, budget: int, kwargs: dict[str, Any], rowwise: bool
+    ) -> list[list[int]]:
+        """New token ids per row. A batch decodes `segment` tokens at a time and drops the rows that have finished
+        (an end token) between segments: generate() alone would carry them, as padding, until the longest reply
+        is done, and replies' lengths vary a lot."""
+        import torch
+
+        eos = self._eos_ids()
+        new: list[list[int]] = [[] for _ in range(len(input_ids))]
+        active = list(range(len(input_ids)))
+        segment = self.segment if rowwise else budget  # other caches may not support dropping rows
+        while active and budget > 0:
+            step = min(segment, budget)
+            out = self.model.generate(
+                input_ids=input_ids, attention_mask=mask, past_key_values=cache, max_new_tokens=step,
+                return_dict_in_generate=True, **kwargs,
+            )  # fmt: skip
+            tail = out.sequences[:, input_ids.shape[1] :]
+            budget -= step
+            keep = []
+            for j, row in enumerate(active):
+                ids = tail[j].tolist()
+                new[row] += ids
+                if not any(t in eos for t in ids):
+                    keep.append(j)
+            if not keep or budget <= 0:
+                break
+            idx = torch.tensor(keep, device=input_ids.device)
+            cache = out.past_key_values
+            cache.batch_select_indices(idx)
+            input_ids = out.sequences[idx]
+            mask = torch.cat([mask, torch.ones_like(tail)], dim=1)[idx]
+            active = [active[j] for j in keep]
+        return new
 
     def _prefill(self, rows: list[list[int]], length: int) -> Any:
         """A batch cache of every row but its last token, left-padded to `length`; generate() then feeds the last
