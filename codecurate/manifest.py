@@ -57,8 +57,14 @@ def hash_inputs(inputs: list[str | Path]) -> dict[str, str]:
     return hashes
 
 
+# Where the work ran, not what it produced (--executor ray gives the records of local, tested): a run finished
+# on a laptop counts as done when rerun on a cluster, and the other way round.
+PLACEMENT_KEYS = frozenset({"executor", "ray_address", "ray_workers", "ray_gpus_per_worker"})
+
+
 def config_hash(config: dict[str, Any]) -> str:
-    return sha256_text(json.dumps(config, sort_keys=True, default=str))
+    what = {k: v for k, v in config.items() if k not in PLACEMENT_KEYS}
+    return sha256_text(json.dumps(what, sort_keys=True, default=str))
 
 
 def write_manifest(

@@ -36,6 +36,13 @@ class PipelineConfig:
     )
     force: bool = field(default=False, metadata={"help": "rerun stages even when their outputs are up to date"})
     report: bool = field(default=True, metadata={"help": "write report.html / report.md at the end"})
+    executor: str = field(
+        default="",
+        metadata={"help": "local or ray for mine, curate and generate (a stage section's own setting wins); "
+                  "empty: each stage's default (local)"},
+    )  # fmt: skip
+    ray_address: str = field(default="", metadata={"help": "Ray cluster for --executor ray (default: $RAY_ADDRESS "
+                                                           "or a local instance)"})  # fmt: skip
     mine: dict = field(default_factory=dict, metadata={"help": "mine stage settings (YAML only)"})
     curate: dict = field(default_factory=dict, metadata={"help": "curate stage settings (YAML only)"})
     generate: dict = field(default_factory=dict, metadata={"help": "generate stage settings (YAML only)"})
@@ -46,6 +53,13 @@ class PipelineConfig:
         unknown = [s for s in self.stages if s not in STAGE_ORDER]
         if unknown:
             raise UserError(f"pipeline: unknown stage(s) {', '.join(unknown)}; known: {', '.join(STAGE_ORDER)}")
+        if self.executor not in ("", "local", "ray"):
+            raise UserError(f"pipeline: --executor must be local or ray, got {self.executor!r}")
+
+    def placed(self, section: dict[str, Any]) -> dict[str, Any]:
+        """A scalable stage's section with the pipeline-wide executor and Ray address under its own keys."""
+        top = {"executor": self.executor, "ray_address": self.ray_address}
+        return {k: v for k, v in top.items() if v} | section
 
 
 def _stage_config(stage: str, module: str, cls_name: str, values: dict[str, Any], wired: dict[str, Any]) -> Any:
@@ -65,16 +79,16 @@ def plan(cfg: PipelineConfig) -> list[tuple[str, str, Any, Path, list[Path]]]:
     steps: list[tuple[str, str, Any, Path, list[Path]]] = []
     want = set(cfg.stages)
     if "mine" in want:
-        c = _stage_config("mine", "codecurate.curate.mine", "MineConfig", cfg.mine, {"output": str(seeds)})
+        c = _stage_config("mine", "codecurate.curate.mine", "MineConfig", cfg.placed(cfg.mine), {"output": str(seeds)})
         sources = [Path(s) for s in c.src] or [default_corpus()]
         steps.append(("mine", "codecurate.curate.mine", c, seeds, sources))
     if "curate" in want:
         wired = {"input": str(seeds), "output": str(coreset), "report": True}
-        c = _stage_config("curate", "codecurate.curate.coreset", "CurateConfig", cfg.curate, wired)
+        c = _stage_config("curate", "codecurate.curate.coreset", "CurateConfig", cfg.placed(cfg.curate), wired)
         steps.append(("curate", "codecurate.curate.coreset", c, coreset, [seeds]))
     if "generate" in want:
         wired = {"input": str(coreset), "output": str(instructions), "hf_dir": str(run / "dataset")}
-        c = _stage_config("generate", "codecurate.generate.loop", "GenerateConfig", cfg.generate, wired)
+        c = _stage_config("generate", "codecurate.generate.loop", "GenerateConfig", cfg.placed(cfg.generate), wired)
         steps.append(("generate", "codecurate.generate.loop", c, instructions, [coreset]))
     if "finetune" in want:
         wired = {"input": str(instructions), "output": str(ft), "merge": True}

@@ -238,12 +238,11 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
 
 def _warn_if_config_changed(cfg: GenerateConfig, out: Path) -> None:
     from codecurate.config import to_dict
-    from codecurate.manifest import read_manifest
+    from codecurate.manifest import PLACEMENT_KEYS, read_manifest
 
     old = read_manifest(out)
     new = to_dict(cfg)
-    # They do not change what is generated.
-    ignore = ("overwrite", "alpaca", "hf_dir", "executor", "ray_address", "ray_workers", "ray_gpus_per_worker")
+    ignore = {"overwrite", "alpaca", "hf_dir"} | PLACEMENT_KEYS  # they do not change what is generated
     if old and out.exists() and any(old.get("config", {}).get(k) != v for k, v in new.items() if k not in ignore):
         log.warning("%s was made with another config; resuming it (--overwrite starts over)", out)
 

@@ -19,6 +19,24 @@ def test_shipped_configs_validate_and_plan_every_stage(name):
     assert steps == ["mine", "curate", "generate", "finetune", "eval-base", "eval-ft"]
 
 
+def test_pipeline_executor_reaches_the_scalable_stages_and_a_section_wins(tmp_path):
+    cfg = PipelineConfig(run_dir=str(tmp_path), executor="ray", ray_address="ray://head:10001",
+                         curate={"executor": "local"})  # fmt: skip
+    configs = {name: c for name, _, c, _, _ in plan(cfg)}
+    assert (configs["mine"].executor, configs["mine"].ray_address) == ("ray", "ray://head:10001")
+    assert (configs["curate"].executor, configs["generate"].executor) == ("local", "ray")
+    assert not hasattr(configs["finetune"], "executor")
+    with pytest.raises(UserError, match="local or ray"):
+        PipelineConfig(executor="slurm")
+    # Where a stage ran does not make its finished output stale.
+    from codecurate.config import to_dict
+    from codecurate.manifest import config_hash
+
+    local = to_dict(configs["curate"])
+    assert config_hash(local) == config_hash(local | {"executor": "ray", "ray_workers": 4})
+    assert config_hash(local) != config_hash(local | {"n": local["n"] + 1})
+
+
 def test_pipeline_rejects_paths_it_wires_and_unknown_stages(tmp_path):
     with pytest.raises(UserError, match="output are set by the pipeline"):
         plan(PipelineConfig(run_dir=str(tmp_path), curate={"output": "x.jsonl"}))
