@@ -25,7 +25,7 @@ import numpy as np
 
 from codecurate.errors import UserError
 from codecurate.io import atomic_write, sha256_text
-from codecurate.models import cache_dir, resolve_encoder
+from codecurate.models import cache_dir, cpu_has_bf16, resolve_encoder
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +50,6 @@ def text_digests(texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _has_cpu_bf16() -> bool:
-    # Native bf16 matmuls (AVX512-BF16 or AMX) make bf16 several times faster; without them it is slower than fp32.
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -72,7 +63,7 @@ def resolve_backend(backend: Backend, device: str) -> str:
     bench/embedding.py), else fp32."""
     if backend != "auto":
         return backend
-    return "bf16" if device.startswith("cuda") or (device == "cpu" and _has_cpu_bf16()) else "fp32"
+    return "bf16" if device.startswith("cuda") or (device == "cpu" and cpu_has_bf16()) else "fp32"
 
 
 def load_encoder(name: str, backend: str = "fp32", device: str = "cpu", max_seq_length: int = 0) -> Any:
