@@ -37,6 +37,8 @@ bench: setup
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/generate_backend.py
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/llm_precision.py
+	$(BIN)/python bench/ray_embedding.py
 
 lint: setup
 	$(BIN)/ruff check .
