@@ -6,9 +6,10 @@ and again by truncation afterwards, which also covers models whose tokenizer spl
 
 A batch is prefilled row by row and only decoded together (`prefill_rows`). Prefill is compute-bound, so on a
 CPU batching it gains nothing and padding every prompt to the longest one wastes the difference; decoding one
-token is overhead-bound, and that is where a batch pays (bench/generate_backend.py). A prompt prefix shared by
-every row of the batch (a system prompt, the same few-shot examples) is prefilled once. Greedy answers are the
-same as one request at a time (tests/test_backends.py).
+token is overhead-bound, and that is where a batch pays. Rows that begin alike (a system prompt, the same
+few-shot examples) share one prefill of their common prefix, and the batch decodes in segments that drop
+finished rows. In float32, answers are those of one request at a time (tests/test_backends.py); speed-ups in
+bench/RESULTS.md ("generate loop").
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ class TransformersBackend:
 
         path = resolve_llm(model)
         if dtype == "auto" and device == "cpu" and cpu_has_bf16():
-            # Prefill, most of the work in our loop, runs about 3x faster; greedy answers mostly agree with fp32
-            # (bench/RESULTS.md). dtype="float32" keeps full precision.
+            # Prefill, most of the work in our loop, runs about 3x faster; about half of greedy replies then differ
+            # from fp32 somewhere (bench/llm_precision.py). dtype="float32" keeps full precision.
             dtype = "bfloat16"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
