@@ -45,7 +45,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> Any:
     ctx = ray.data.DataContext.get_current()
     # Same records in the same order as --executor local, so outputs compare line by line and resume by position.
     ctx.execution_options.preserve_order = True
-    if os.environ.get("TQDM_DISABLE"):  # -q quiets Ray Data's bars like ours
+    # Ray Data logs every job's plan at INFO on stderr (the full log is in /tmp/ray anyway): keep its warnings,
+    # and under -q its errors only, with its bars off like ours.
+    quiet = bool(os.environ.get("TQDM_DISABLE"))
+    logging.getLogger("ray.data").setLevel(logging.ERROR if quiet else logging.WARNING)
+    if quiet:
         ctx.enable_progress_bars = False
     log.info("Ray: %s, resources %s", address or "local instance", ray.cluster_resources())
     return ray
