@@ -83,6 +83,11 @@ class CurateConfig:
         default=0.0, metadata={"help": "GPUs per encoder actor: 0 = CPU, 1 = one model replica per GPU"}
     )
     kmeans_iter: int = field(default=20, metadata={"help": "k-means iterations"})
+    kmeans_sample: int = field(
+        default=0,
+        metadata={"help": "most rows k-means trains on, held in RAM (0: FAISS's 256 per centroid, up to the whole "
+                  "pool); every row is still assigned, streamed"},
+    )  # fmt: skip
     report: bool = field(default=False, metadata={"help": "write <out>.report.json and <out>.map.png"})
     map_points: int = field(default=20000, metadata={"help": "pool points drawn on the map (sampled)"})
 
@@ -138,20 +143,20 @@ def parse_quotas(specs: list[str], n: int, languages: list[str]) -> dict[str, in
 
 
 def select(
-    X: np.ndarray, n: int, method: str, seed: int, initial: np.ndarray, kmeans_iter: int
+    X: np.ndarray, n: int, method: str, seed: int, initial: np.ndarray, kmeans_iter: int, kmeans_sample: int = 0
 ) -> tuple[np.ndarray, dict[str, Any]]:
     from codecurate.curate import select as sel
 
     if method == "kcenter":
         return sel.kcenter(X, n, seed=seed, initial=initial)
     if method == "kmeans":
-        return sel.kmeans(X, n, seed=seed, niter=kmeans_iter)
+        return sel.kmeans(X, n, seed=seed, niter=kmeans_iter, max_train=kmeans_sample)
     return sel.random_subset(X, n, seed=seed, initial=initial)
 
 
 def select_by_language(
     X: np.ndarray, languages: list[str], quotas: dict[str, int], method: str, seed: int, initial: np.ndarray,
-    kmeans_iter: int,
+    kmeans_iter: int, kmeans_sample: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Select within each language; merge so every prefix keeps the quota proportions. Returns rows, cluster,
     distance (cluster ids are offset per language so they stay unique)."""
@@ -163,7 +168,7 @@ def select_by_language(
         local_init = np.flatnonzero(np.isin(rows, initial))
         if len(local_init) > q:
             raise UserError(f"--initial holds {len(local_init)} '{lang}' records but its quota is {q}")
-        idx, st = select(X[rows], q, method, seed, local_init, kmeans_iter)
+        idx, st = select(X[rows], q, method, seed, local_init, kmeans_iter, kmeans_sample)
         order_key = (np.arange(q) + 0.5) / q
         parts.append((order_key, rows[idx], st["cluster"] + offset, st["distance"]))
         offset += q
@@ -218,6 +223,8 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
         raise UserError(f"-n must be at least 1, got {cfg.n}")
     if cfg.chunk_size < 1 or cfg.batch_size < 1:
         raise UserError("--chunk-size and --batch-size must be at least 1")
+    if cfg.kmeans_sample < 0 or (cfg.method == "kmeans" and 0 < cfg.kmeans_sample < cfg.n):
+        raise UserError(f"--kmeans-sample must be 0 or at least -n ({cfg.n}), got {cfg.kmeans_sample}")
     if cfg.ray_workers < 0 or cfg.ray_gpus_per_worker < 0:
         raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
     if cfg.initial and cfg.method == "kmeans":
@@ -257,10 +264,10 @@ def run(cfg: CurateConfig) -> dict[str, Any]:
     with timings("select"):
         if quotas:
             rows, cluster, dist = select_by_language(
-                X, languages, quotas, cfg.method, cfg.seed, initial, cfg.kmeans_iter
+                X, languages, quotas, cfg.method, cfg.seed, initial, cfg.kmeans_iter, cfg.kmeans_sample
             )
         else:
-            rows, st = select(X, cfg.n, cfg.method, cfg.seed, initial, cfg.kmeans_iter)
+            rows, st = select(X, cfg.n, cfg.method, cfg.seed, initial, cfg.kmeans_iter, cfg.kmeans_sample)
             cluster, dist = st["cluster"], st["distance"]
     if len(np.unique(rows)) != cfg.n:  # an invariant of the selection functions, checked because output depends on it
         raise RuntimeError(f"selection returned {len(np.unique(rows))} unique rows, expected {cfg.n}")

@@ -204,7 +204,7 @@ def kcenter(
 
 
 def kmeans(
-    X: np.ndarray, n: int, seed: int = 0, niter: int = 20, chunk_rows: int = CHUNK_ROWS
+    X: np.ndarray, n: int, seed: int = 0, niter: int = 20, chunk_rows: int = CHUNK_ROWS, max_train: int = 0
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Spherical k-means with k = n (FAISS), then the row nearest each centroid among that centroid's members.
 
@@ -212,7 +212,7 @@ def kmeans(
     or n close to N) takes the nearest row to its centroid that no other cluster has taken; so exactly n unique
     rows come back. Order: largest cluster first (a prefix is a sensible smaller coreset).
 
-    Memory besides the pool: the training sample (``min(N, 256 n)`` rows), the centroids, O(N) labels, and
+    Memory besides the pool: the training sample (``min(N, 256 n, max_train)`` rows), the centroids, O(N) labels, and
     O(e^2 + e * chunk) for ``e`` empty clusters; the pool is only streamed. When FAISS sees GPUs (``faiss-gpu``),
     training and the assignment search run on all of them.
 
@@ -225,14 +225,15 @@ def kmeans(
     if not 0 < n <= N:
         raise ValueError(f"n must be in 1..{N}, got {n}")
     gpu = faiss.get_num_gpus() > 0  # 0 with faiss-cpu
-    # FAISS subsamples 256 rows per centroid for training; read only those from a memmap.
-    cap = min(N, 256 * n)
+    # FAISS subsamples 256 rows per centroid for training; read only those from a memmap (`max_train` fewer).
+    cap = min(N, 256 * n, max_train or N)
     rng = np.random.default_rng(seed)
     train_rows = np.sort(rng.choice(N, cap, replace=False)) if cap < N else np.arange(N)
     train = np.ascontiguousarray(X[train_rows], dtype=np.float32)
     km = faiss.Kmeans(
-        d, n, niter=niter, seed=seed, spherical=True, max_points_per_centroid=256, min_points_per_centroid=1, gpu=gpu
-    )
+        d, n, niter=niter, seed=seed, spherical=True, max_points_per_centroid=-(-cap // n), min_points_per_centroid=1,
+        gpu=gpu,
+    )  # fmt: skip
     km.train(train)
     centroids = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
     index = faiss.IndexFlatIP(d)

@@ -98,6 +98,13 @@ def test_bad_input_one_line_error_no_output(tmp_path: Path, capsys: pytest.Captu
     assert not out.exists() and not list(tmp_path.glob("out/*"))
 
 
+def test_kmeans_sample_smaller_than_n_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "seeds.jsonl").write_text('{"code": "x", "language": "python"}\n' * 8)
+    args = ("-n", "5", "--method", "kmeans", "--kmeans-sample", "3", "-o", str(tmp_path / "c.jsonl"))
+    assert curate(str(tmp_path / "seeds.jsonl"), *args) == 2
+    assert "--kmeans-sample must be 0 or at least -n (5)" in capsys.readouterr().err
+
+
 def test_unreadable_paths(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert curate(str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "c.jsonl")) == 2
     assert "nope.jsonl: no such file" in capsys.readouterr().err

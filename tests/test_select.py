@@ -202,3 +202,16 @@ def test_kcenter_projection_exactly_n_unique_near_pool() -> None:
         assert len(np.unique(idx)) == n
         # Past 50 picks every remaining row is a copy at distance ~0: the order among them is rounding noise.
         assert np.array_equal(X[idx[:49]], X[plain[:49]])
+
+
+def test_kmeans_trains_on_at_most_max_train_rows_and_still_assigns_every_row(X: np.ndarray, monkeypatch) -> None:
+    import faiss
+
+    seen: list[int] = []
+    train = faiss.Kmeans.train
+    monkeypatch.setattr(faiss.Kmeans, "train", lambda self, x, *a, **k: seen.append(len(x)) or train(self, x, *a, **k))
+    rows, st = kmeans(X, 20, seed=0, max_train=300)
+    assert seen == [300]
+    assert len(np.unique(rows)) == 20 and int(st["cluster_size"].sum()) == len(X)
+    kmeans(X, 20, seed=0)
+    assert seen[1] == min(len(X), 256 * 20)  # FAISS's own cap by default
