@@ -51,6 +51,7 @@ def main() -> None:
 
     from codecurate.generate.backends import load_backend
     from codecurate.generate.backends.base import Request, SamplingParams
+    from codecurate.generate.backends.hf import common_prefix
 
     prompts = loop_prompts(args.seed_file, args.seeds)
     reqs = [Request(m, SamplingParams(max_tokens=args.max_tokens)) for m in prompts]
@@ -75,7 +76,7 @@ def main() -> None:
         for a, b in zip(out, base, strict=True):
             if a.text != b.text:
                 ta, tb = tok(a.text)["input_ids"], tok(b.text)["input_ids"]
-                firsts.append(len(os.path.commonprefix([ta, tb])))
+                firsts.append(common_prefix(ta, tb))
         where = f" (others differ from token {sum(firsts) / len(firsts):.0f} on average)" if firsts else ""
         print(f"| {dtype} | {wall:.1f} | {prompt / wall:.0f} | {completion / wall:.1f} | {base_wall / wall:.2f}x | "
               f"{same}/{len(out)}{where} |")  # fmt: skip
