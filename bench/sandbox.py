@@ -21,8 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from codecurate.generate import sandbox
-from codecurate.generate.sandbox import Limits, execute_many
+from codecurate.execute import sandbox
+from codecurate.execute.sandbox import Limits, execute_many
 
 PROGRAM = "def add(a, b):\n    return a + b\n\nassert add(2, 3) == 5\n"
 

@@ -70,9 +70,9 @@ class EvalConfig:
 def execute_programs(jobs: list[tuple[str, str]], timeout: float, memory_mb: int, workers: int | None) -> list:
     """The one place eval runs code: through the sandbox (model output is untrusted)."""
     try:
-        from codecurate.generate.sandbox import Limits, execute_many
+        from codecurate.execute.sandbox import Limits, execute_many
     except ImportError as e:
-        raise UserError(f"the sandbox (codecurate.generate.sandbox) is not available: {e}") from None
+        raise UserError(f"the sandbox (codecurate.execute.sandbox) is not available: {e}") from None
     return execute_many(jobs, limits=Limits(timeout_s=timeout, memory_mb=memory_mb), workers=workers)
 
 

@@ -18,8 +18,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from codecurate.execute.harness import build_test_program, new_token, read_verdict
+from codecurate.execute.sandbox import ExecutionResult, Limits, execute_many
 from codecurate.generate.backends.base import Backend, Request, SamplingParams
-from codecurate.generate.sandbox import ExecutionResult, Limits, execute_many
 from codecurate.generate.validate import extract_code
 
 log = logging.getLogger(__name__)
@@ -171,10 +172,17 @@ def add_seed_tests(seeds: list[dict], backend: Backend, cfg: SeedTestConfig) -> 
             stats["no_assertions"] += 1
         candidates += [(seed, a) for a in asserts]
     limits = Limits(timeout_s=cfg.timeout_s)
-    results = execute_many([(f"{seed['code']}\n\n{a}\n", "python") for seed, a in candidates], limits, cfg.workers)
-    for (seed, assertion), result in zip(candidates, results, strict=True):
-        stats[f"assertions_{result.status}"] += 1
-        if result.status == "pass":
+    # Each assertion in the tokened harness: a seed that exits at import time cannot pass its tests unrun.
+    tokens = [new_token() for _ in candidates]
+    jobs = [
+        (build_test_program(s["code"], [a], "python", t), "python")
+        for (s, a), t in zip(candidates, tokens, strict=True)
+    ]
+    results = execute_many(jobs, limits, cfg.workers)
+    for (seed, assertion), result, token in zip(candidates, results, tokens, strict=True):
+        verdict = read_verdict(result, token, 1)
+        stats[f"assertions_{verdict.status}"] += 1
+        if verdict.status == "pass":
             seed["tests"].append(assertion)
     tried = {id(seed) for seed, _ in candidates}
     tested = [seed for seed, _ in todo if seed["tests"]]

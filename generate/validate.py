@@ -10,14 +10,11 @@ must fail at least one test and the output pass all; ``summarize`` - nothing to 
 
 from __future__ import annotations
 
-from codecurate.generate.languages import TEST_PRELUDES, canonical_name
+from codecurate.execute.harness import build_test_program, new_token, read_verdict
+from codecurate.execute.languages import canonical_name
+from codecurate.execute.sandbox import Limits, execute_many
+from codecurate.execute.values import translate_tests
 from codecurate.generate.parse import fenced_blocks
-from codecurate.generate.sandbox import ExecutionResult, Limits, execute_many
-from codecurate.generate.values import translate_tests
-
-# The harness prints this as its last line; a program that exits early never prints it, so "exit(0) before the
-# tests" cannot pass.
-RESULT_MARK = "__codecurate_tests__"
 
 _FENCE_TAGS = {"python": {"python", "py", "python3"}, "javascript": {"javascript", "js", "node"}, "lua": {"lua"}}
 
@@ -35,43 +32,7 @@ def extract_code(text: str, language: str) -> str:
     return blocks[0][1].strip("\n")
 
 
-def _indent(text: str, pad: str) -> str:
-    return "\n".join(pad + line for line in text.splitlines())
-
-
-def build_test_program(code: str, tests: list[str], language: str) -> str:
-    """``code`` followed by each test run on its own (a failing test does not stop the others) and a last line
-    ``__codecurate_tests__ passed/total``; exits non-zero unless all pass."""
-    language = canonical_name(language)
-    n = len(tests)
-    if language == "python":
-        body = "".join(f"try:\n{_indent(t, '    ')}\n    __passed += 1\nexcept Exception:\n    pass\n" for t in tests)
-        tail = f"print('{RESULT_MARK}', f'{{__passed}}/{n}')\nraise SystemExit(0 if __passed == {n} else 1)\n"
-        return f"{code}\n\n\n__passed = 0\n{body}{tail}"
-    if language == "javascript":
-        body = "".join(f"try {{\n{t}\n__passed++;\n}} catch (e) {{}}\n" for t in tests)
-        tail = f"console.log('{RESULT_MARK} ' + __passed + '/{n}');\nprocess.exit(__passed === {n} ? 0 : 1);\n"
-        return f"{code}\n\nlet __passed = 0;\n{body}{tail}"
-    if language == "lua":
-        body = "".join(f"if pcall(function()\n{t}\nend) then __passed = __passed + 1 end\n" for t in tests)
-        tail = f"print('{RESULT_MARK} ' .. __passed .. '/{n}')\nos.exit(__passed == {n} and 0 or 1)\n"
-        return f"{TEST_PRELUDES['lua']}{code}\n\nlocal __passed = 0\n{body}{tail}"
-    raise ValueError(f"no test harness for {language}")
-
-
-def tests_passed(result: ExecutionResult) -> int:
-    """Passed-test count from the harness's last mark line (0 when the program never got there)."""
-    for line in reversed(result.stdout.splitlines()):
-        if line.startswith(RESULT_MARK):
-            return int(line.split()[-1].split("/")[0])
-    return 0
-
-
-def _completed(result: ExecutionResult) -> bool:
-    return any(line.startswith(RESULT_MARK) for line in result.stdout.splitlines())
-
-
-def _plan(example: dict, seed: dict) -> tuple[str, list[str], list[str]] | dict:
+def _plan(example: dict, seed: dict) -> tuple[str, list[tuple[str, str]], list[str]] | dict:
     """(language, programs to run, tests) for one pair, or a finished "skipped" Validation."""
     task = example.get("task", "")
     language = example.get("target_language") or example.get("language") or seed.get("language", "python")
@@ -90,10 +51,11 @@ def _plan(example: dict, seed: dict) -> tuple[str, list[str], list[str]] | dict:
         if translated is None:
             return {**skip, "detail": f"seed tests not translatable to {language}"}
         tests = translated
-    output = extract_code(example.get("output", ""), language)
-    programs = [build_test_program(output, tests, language)]
+    # (program, token) pairs: each run gets its own token, so no program can print another's pass mark.
+    codes = [extract_code(example.get("output", ""), language)]
     if task == "fix":
-        programs.append(build_test_program(extract_code(example.get("input", ""), language), tests, language))
+        codes.append(extract_code(example.get("input", ""), language))
+    programs = [(build_test_program(code, tests, language, token), token) for code in codes for token in [new_token()]]
     return language, programs, tests
 
 
@@ -106,7 +68,7 @@ def validate_examples(
     tests reach, i.e. how much a pass means.
     """
     plans = [_plan(example, seed) for example, seed in pairs]
-    jobs = [(prog, plan[0]) for plan in plans if isinstance(plan, tuple) for prog in plan[1]]
+    jobs = [(prog, plan[0]) for plan in plans if isinstance(plan, tuple) for prog, _ in plan[1]]
     results = iter(execute_many(jobs, limits, workers))
     out = []
     for (_, seed), plan in zip(pairs, plans, strict=True):
@@ -114,22 +76,15 @@ def validate_examples(
             out.append(plan)
             continue
         language, programs, tests = plan
-        fixed = next(results)
-        buggy = next(results) if len(programs) > 1 else None
-        v = {"language": language, "tests_run": len(tests), "tests_passed": tests_passed(fixed)}
+        fixed = read_verdict(next(results), programs[0][1], len(tests))
+        buggy = read_verdict(next(results), programs[1][1], len(tests)) if len(programs) > 1 else None
+        v = {"language": language, "tests_run": len(tests), "tests_passed": fixed.passed or 0}
         v["coverage"] = float(seed.get("test_coverage", 0.0))
-        if fixed.status == "pass" and not _completed(fixed):
-            v.update(status="fail", detail="program exited before its tests ran")
-        elif fixed.status != "pass":
-            v.update(status=fixed.status, detail=fixed.detail or _last_line(fixed.stderr))
-        elif buggy is not None and buggy.status == "pass" and _completed(buggy):
+        if fixed.status != "pass":
+            v.update(status=fixed.status, detail=fixed.detail)
+        elif buggy is not None and buggy.status == "pass":
             v.update(status="fail", detail="the buggy input passes all tests")
         else:
             v["status"] = "pass"
         out.append(v)
     return out
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:200] if lines else ""

@@ -8,7 +8,7 @@ from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, evaluate_completions, run
 from codecurate.generate.backends.base import FunctionBackend
 
-pytest.importorskip("codecurate.generate.sandbox")
+pytest.importorskip("codecurate.execute.sandbox")
 
 
 def read_samples(out):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from codecurate.errors import UserError
-from codecurate.generate import languages, sandbox
-from codecurate.generate.sandbox import Limits, execute, execute_many
+from codecurate.execute import languages, sandbox
+from codecurate.execute.sandbox import Limits, execute, execute_many
 
 FAST = Limits(timeout_s=5)
 

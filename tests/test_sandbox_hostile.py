@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from codecurate.generate.sandbox import ExecutionResult, Limits, execute, isolation
+from codecurate.execute.sandbox import ExecutionResult, Limits, execute, isolation
 
 EVIL = REPO / "tests" / "evil_programs"
 needs_namespace = pytest.mark.skipif(isolation() != "namespace", reason="needs root + unshare (namespace mode)")
@@ -58,7 +58,7 @@ def test_root_with_util_linux_gets_namespace_isolation():
 @pytest.mark.parametrize("mode", ["auto", "rlimits"])
 def test_fork_bomb_is_stopped_by_process_limit(mode, monkeypatch):
     if mode == "rlimits":  # the fallback must hold the process limit too, as root included
-        from codecurate.generate import sandbox
+        from codecurate.execute import sandbox
 
         monkeypatch.setattr(sandbox, "isolation", lambda: "rlimits")
     result, _ = run_evil("fork_bomb", Limits(timeout_s=5, max_procs=16))

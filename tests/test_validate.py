@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from codecurate.execute.harness import build_test_program, new_token, read_verdict
+from codecurate.execute.languages import get_language
+from codecurate.execute.sandbox import Limits, execute
+from codecurate.execute.values import to_literal, translate_tests
 from codecurate.generate.backends.base import FunctionBackend
-from codecurate.generate.languages import get_language
 from codecurate.generate.mutate import mutants
-from codecurate.generate.sandbox import Limits, execute
 from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests, parse_assertions
-from codecurate.generate.validate import build_test_program, extract_code, validate_examples
-from codecurate.generate.values import to_literal, translate_tests
+from codecurate.generate.validate import extract_code, validate_examples
 
 CLAMP = '''def clamp(x, lo, hi):
     """Limit x to [lo, hi]."""
@@ -24,6 +25,14 @@ CLAMP_TESTS = ["assert clamp(5, 0, 10) == 5", "assert clamp(-1, 0, 10) == 0", "a
 SEED = {"code": CLAMP, "language": "python", "func_name": "clamp", "tests": CLAMP_TESTS, "test_coverage": 1.0}
 FAST = Limits(timeout_s=10)
 has_lua = get_language("lua").runtime_path() is not None
+
+
+def run_tests(code: str, tests: list[str], language: str) -> str:
+    """The harness verdict of ``code`` against ``tests``, run for real in the sandbox."""
+    token = new_token()
+    return read_verdict(
+        execute(build_test_program(code, tests, language, token), language, FAST), token, len(tests)
+    ).status
 
 
 @pytest.mark.parametrize(
@@ -55,14 +64,14 @@ def test_untranslatable_tests_give_none():
 def test_translated_tests_run_in_target_languages():
     js_tests = translate_tests([*CLAMP_TESTS, 'assert clamp("b", "a", "c") == "b"'], "clamp", "javascript")
     js = "function clamp(x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; }"
-    assert execute(build_test_program(js, js_tests, "javascript"), "javascript", FAST).status == "pass"
+    assert run_tests(js, js_tests, "javascript") == "pass"
     wrong = js.replace("x > hi ? hi", "x > hi ? lo")
-    assert execute(build_test_program(wrong, js_tests, "javascript"), "javascript", FAST).status == "fail"
+    assert run_tests(wrong, js_tests, "javascript") == "fail"
     if has_lua:
         lua_tests = translate_tests(["assert pairs_of([1, 2]) == [[1, 2], [2, 4]]"], "pairs_of", "lua")
         lua = "function pairs_of(t) local r = {} for i, v in ipairs(t) do r[i] = {v, 2 * v} end return r end"
-        assert execute(build_test_program(lua, lua_tests, "lua"), "lua", FAST).status == "pass"
-        assert execute(build_test_program(lua.replace("2 * v", "v"), lua_tests, "lua"), "lua", FAST).status == "fail"
+        assert run_tests(lua, lua_tests, "lua") == "pass"
+        assert run_tests(lua.replace("2 * v", "v"), lua_tests, "lua") == "fail"
 
 
 def test_mutants_change_one_site_and_are_deterministic():
@@ -74,8 +83,8 @@ def test_mutants_change_one_site_and_are_deterministic():
     assert any("if x <= lo:" in code for op, code in muts if op == "flip-comparison")
     assert mutants("def f(:") == []
     # Every mutant of clamp is caught by at least one of its tests except equivalent ones; most must be.
-    results = [execute(build_test_program(code, CLAMP_TESTS, "python"), "python", FAST) for _, code in muts]
-    assert sum(r.status == "fail" for r in results) >= len(muts) - 2
+    results = [run_tests(code, CLAMP_TESTS, "python") for _, code in muts]
+    assert sum(r == "fail" for r in results) >= len(muts) - 2
 
 
 def test_extract_code():

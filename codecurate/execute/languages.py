@@ -77,28 +77,6 @@ LANGUAGES: dict[str, Language] = {
 }
 _ALIASES = {alias: lang.name for lang in LANGUAGES.values() for alias in lang.aliases}
 
-# How one equality test is written; {actual} is a call expression, {expected} a literal from values.py.
-ASSERT_TEMPLATES: dict[str, str] = {
-    "python": "assert {actual} == {expected}",
-    # Deep equality without a library: node's assert module ships with node.
-    "javascript": "require('assert').deepStrictEqual({actual}, {expected});",
-    "lua": "assert(deep_equal({actual}, {expected}))",
-}
-
-# Helpers a test file needs before its assertions (Lua has no deep equality of tables).
-TEST_PRELUDES: dict[str, str] = {
-    "python": "",
-    "javascript": "",
-    "lua": """local function deep_equal(a, b)
-  if type(a) ~= type(b) then return false end
-  if type(a) ~= "table" then return a == b end
-  for k, v in pairs(a) do if not deep_equal(v, b[k]) then return false end end
-  for k, _ in pairs(b) do if a[k] == nil then return false end end
-  return true
-end
-""",
-}
-
 
 def canonical_name(language: str) -> str:
     """The adapter's name for ``language`` (case-insensitive, aliases allowed); UserError when unknown."""

@@ -13,7 +13,15 @@ import json
 import math
 from typing import Any
 
-from codecurate.generate.languages import ASSERT_TEMPLATES, canonical_name
+from codecurate.execute.languages import canonical_name
+
+# How one equality test is written; {actual} is a call expression, {expected} a literal from values.py.
+ASSERT_TEMPLATES: dict[str, str] = {
+    "python": "assert {actual} == {expected}",
+    # Deep equality without a library: node's assert module ships with node.
+    "javascript": "require('assert').deepStrictEqual({actual}, {expected});",
+    "lua": "assert(deep_equal({actual}, {expected}))",
+}
 
 
 class Untranslatable(ValueError):

@@ -1,6 +1,6 @@
 """Run untrusted programs (generated code, tests) in a separate, limited process, and report what happened.
 
-    from codecurate.generate.sandbox import execute, Limits
+    from codecurate.execute.sandbox import execute, Limits
     execute("assert 1 + 1 == 2", "python", Limits(timeout_s=5)).status   # "pass"
 
 Every run gets a fresh temp dir, a scrubbed environment (HOME and TMPDIR point into that dir), wall-clock and CPU
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from codecurate.generate.languages import Language, get_language
+from codecurate.execute.languages import Language, get_language
 
 log = logging.getLogger(__name__)
 
