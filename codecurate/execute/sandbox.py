@@ -45,11 +45,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from codecurate.execute.languages import Language, get_language
+from codecurate.execute.languages import SANDBOX_PATH, Language, get_language
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,9 @@ class Limits:
     max_procs: int = 64  # processes + threads of the sandbox uid (node alone starts ~10 threads)
     max_output_bytes: int = 64_000  # stdout and stderr each; a run that writes more is killed ("fail")
     network: bool = False
+    # The compile step of a compiled language (java, go, cpp, rust) gets its own wall clock and CPU limit: a
+    # compiler's start (javac, rustc) under load is no measure of the program; the other limits are the run's.
+    compile_timeout_s: float = 60.0
 
 
 @dataclass
@@ -143,10 +146,10 @@ def _unshare_argv(network: bool = False) -> list[str]:
     return ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", *([] if network else ["--net"])]
 
 
-def _rlimits(limits: Limits, nproc: int) -> list[tuple[int, str, int, int]]:
+def _rlimits(limits: Limits, nproc: int, extra_as_mb: int = 0) -> list[tuple[int, str, int, int]]:
     """(resource, prlimit option, soft, hard) for every limit we set."""
     cpu = int(limits.cpu_s if limits.cpu_s is not None else limits.timeout_s) + 1
-    mem = limits.memory_mb * 1024 * 1024
+    mem = (limits.memory_mb + extra_as_mb) * 1024 * 1024
     fsize = limits.file_size_mb * 1024 * 1024
     return [
         (resource.RLIMIT_CPU, "cpu", cpu, cpu + 1),  # soft: SIGXCPU, hard: SIGKILL
@@ -184,7 +187,7 @@ def _user_tasks() -> int:
 
 def _env(workdir: str, extra: tuple[tuple[str, str], ...], guard: str | None) -> dict[str, str]:
     env = {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "PATH": SANDBOX_PATH,
         "HOME": workdir,
         "TMPDIR": workdir,
         "LANG": "C.UTF-8",
@@ -241,6 +244,7 @@ def _decode(data: bytes, cap: int) -> str:
 def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mode: str) -> ExecutionResult:
     uid = _UID_BASE + secrets.randbelow(_UID_SPAN)
     guard = None
+    procs = max(limits.max_procs, lang.min_procs)
     if mode == "namespace":
         mounts = os.path.join(os.path.dirname(workdir), "mounts")  # beside the run's dir: the program never sees it
         masks = [d for d in _WORLD_WRITABLE if os.path.isdir(d) and not os.path.islink(d)]
@@ -250,7 +254,8 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
         Path(mounts).write_text(fstab)
         # prlimit(1) rather than a preexec_fn: without one, subprocess can vfork, which stays cheap when the
         # caller is a big process (a loaded model); fork() would copy its page tables for every run.
-        prlimit = " ".join(f"--{opt}={soft}:{hard}" for _, opt, soft, hard in _rlimits(limits, limits.max_procs))
+        rlimits = _rlimits(limits, procs, lang.extra_as_mb)
+        prlimit = " ".join(f"--{opt}={soft}:{hard}" for _, opt, soft, hard in rlimits)
         full = [*_unshare_argv(limits.network), "sh", "-c", _NS_SCRIPT, "sh", workdir, mounts, str(uid), prlimit]
         full += argv
         preexec = None
@@ -262,9 +267,9 @@ def _run_once(argv: list[str], workdir: str, limits: Limits, lang: Language, mod
             # the uid only at exec, so the interpreter is still found where root alone can reach it.
             _chown_tree(workdir, uid)
             full = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--", *argv]
-            preexec = functools.partial(_set_limits, _rlimits(limits, limits.max_procs))
+            preexec = functools.partial(_set_limits, _rlimits(limits, procs, lang.extra_as_mb))
         else:
-            preexec = functools.partial(_set_limits, _rlimits(limits, _user_tasks() + limits.max_procs))
+            preexec = functools.partial(_set_limits, _rlimits(limits, _user_tasks() + procs, lang.extra_as_mb))
         if not limits.network:
             guard = os.path.join(os.path.dirname(workdir), "socket_guard.py")
             Path(guard).write_text(_SOCKET_GUARD)
@@ -333,7 +338,8 @@ def execute(
     """
     lang = get_language(language)
     if lang.runtime_path() is None:
-        return ExecutionResult("skipped", None, "", "", 0.0, f"runtime {lang.runtime!r} not installed")
+        why = f" ({lang.missing})" if lang.missing else ""
+        return ExecutionResult("skipped", None, "", "", 0.0, f"runtime {lang.runtime!r} not installed{why}")
     return _execute(program, lang, limits or Limits(), files, isolation())
 
 
@@ -350,13 +356,14 @@ def _execute(program: str, lang: Language, limits: Limits, files: dict[str, str]
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")
         if lang.compile:
-            built = _run_once(lang.argv(lang.compile), workdir, limits, lang, mode)
+            step = replace(limits, timeout_s=limits.compile_timeout_s, cpu_s=limits.compile_timeout_s)
+            built = _run_once(lang.argv(lang.compile, limits.memory_mb), workdir, step, lang, mode)
             if built.status != "pass":
                 built.detail = f"compile: {built.detail or built.status}"
                 if built.status == "fail":
                     built.detail = "compile error"
                 return built
-        return _run_once(lang.argv(lang.run), workdir, limits, lang, mode)
+        return _run_once(lang.argv(lang.run, limits.memory_mb), workdir, limits, lang, mode)
     except OSError as e:
         return ExecutionResult("sandbox-error", None, "", "", 0.0, f"{type(e).__name__}: {e}")
     finally:
