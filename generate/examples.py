@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from codecurate.docstrings import code_without_docstring
 from codecurate.errors import UserError
 from codecurate.generate.parse import extract_code, fence
 from codecurate.io import sha256_text
@@ -31,13 +32,22 @@ class Item:
         """Language of the answer: the target for translate, else the seed's."""
         return self.target_language or self.seed["language"]
 
+    def shown_code(self) -> str:
+        """The seed as the model sees it: without its docstring for summarize (the docstring is the answer it is
+        asked to write) and generate (its instruction must come from what the code does, not a copied docstring,
+        and its answer is then code without that docstring); whole for translate and fix."""
+        return code_without_docstring(self.seed) if self.task in HIDE_DOCSTRING else self.seed["code"]
+
     def context(self) -> dict[str, Any]:
         return {
             "language": self.seed["language"],
             "target_language": self.target_language,
-            "code": self.seed["code"],
+            "code": self.shown_code(),
             "buggy": self.buggy,
         }
+
+
+HIDE_DOCSTRING = ("summarize", "generate")  # tasks whose prompt shows the seed without its docstring
 
 
 @dataclass
@@ -99,16 +109,19 @@ def plan_items(
     return plan
 
 
-def example_id(item: Item) -> str:
+def example_id(item: Item, sample: int = 0) -> str:
+    """Stable id of one try; candidate ``sample`` > 0 of a sampled try (``--samples``) gets its own."""
+    if sample:
+        return sha256_text(item.seed_id, item.task, str(item.attempt), str(sample))[:16]
     return sha256_text(item.seed_id, item.task, str(item.attempt))[:16]
 
 
-def assemble(item: Item, fields: dict[str, str]) -> dict[str, Any]:
+def assemble(item: Item, fields: dict[str, str], sample: int = 0) -> dict[str, Any]:
     """The example record for a parsed reply (provenance is added by the loop)."""
-    code = item.seed["code"]
+    code = item.shown_code()
     lang = item.language
     ex: dict[str, Any] = {
-        "id": example_id(item),
+        "id": example_id(item, sample),
         "task": item.task,
         "language": lang,
         "instruction": fields.get("instruction", "").strip(),

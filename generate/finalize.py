@@ -17,6 +17,7 @@ from codecurate.manifest import write_manifest
 from codecurate.timer import Timings
 
 STAGE_COUNT = {
+    "unvalidated": "unvalidated",
     "parse": "parse_failed",
     "rules": "rule_rejected",
     "discriminator": "disc_rejected",
@@ -27,18 +28,39 @@ STAGE_COUNT = {
 }
 COUNT_KEYS = (
     "requested", "generated", "backend_failed", "parse_failed", "rule_rejected", "disc_rejected", "accepted",
-    "validation_failed", "duplicates", "contaminated", "written", "validated",
+    "validation_failed", "unvalidated", "duplicates", "contaminated", "written", "code_written", "validated",
 )  # fmt: skip
-# "validated": written examples whose execution check passed (summarize, and seeds without tests, have none).
+# "unvalidated": code examples (generate, translate, fix) whose tests could not run with --validate: in
+# <out>.unvalidated.jsonl, or written with --keep-unvalidated. "code_written": written examples of those tasks;
+# "validated": written examples whose execution check passed (summarize has none: it is not code-bearing).
+CODE_TASKS = ("generate", "translate", "fix")
 
 
-def filter_accepted(cfg: Any, out: Path, rejected_path: Path, timings: Timings) -> tuple[list[dict], dict[str, int]]:
+def _unvalidated(rec: dict) -> bool:
+    return (rec.get("validation") or {}).get("status") == "unvalidated"
+
+
+def merge_unvalidated(records: list[dict], unvalidated_path: Path) -> list[dict]:
+    """``--keep-unvalidated``: the output's records plus the unvalidated file's (each once, marked by its
+    ``validation.status``), so the opt-in also applies to examples judged by earlier runs."""
+    with JsonlAppender(unvalidated_path) as unv:
+        extra = unv.existing
+    known = {r.get("id") for r in records}
+    merged = [{k: v for k, v in r.items() if k != "stage"} for r in extra if r.get("id") not in known]
+    return records + merged
+
+
+def filter_accepted(
+    cfg: Any, out: Path, rejected_path: Path, timings: Timings, unvalidated_path: Path | None = None
+) -> tuple[list[dict], dict[str, int]]:
     """Rewrite the output without duplicates and contaminated examples; those move to the rejected file."""
     from codecurate.generate.decontam import Index, decontaminate, load_benchmark
     from codecurate.generate.dedup import dedup
 
     with JsonlAppender(out) as acc:
         records = acc.existing
+    if getattr(cfg, "keep_unvalidated", False) and unvalidated_path is not None:
+        records = merge_unvalidated(records, unvalidated_path)
     removed: list[dict] = []
     hits: dict[str, int] = {}
     if cfg.dedup:
@@ -69,10 +91,22 @@ def filter_accepted(cfg: Any, out: Path, rejected_path: Path, timings: Timings) 
 
 
 def build_report(
-    records: list[dict], rejected_path: Path, seeds: int, planned: int, skipped: dict[str, int], hits: dict
+    records: list[dict],
+    rejected_path: Path,
+    seeds: int,
+    planned: int,
+    skipped: dict[str, int],
+    hits: dict,
+    unvalidated_path: Path | None = None,
 ) -> dict[str, Any]:
     with JsonlAppender(rejected_path) as rej:
         rejected = rej.existing
+    if unvalidated_path is not None:  # those not merged into the output (--keep-unvalidated) count as held back
+        with JsonlAppender(unvalidated_path) as unv:
+            written_ids = {r.get("id") for r in records}
+            rejected = rejected + [r for r in unv.existing if r.get("id") not in written_ids]
+    unvalidated_reasons: Counter = Counter()
+    unvalidated_written = 0
     counts: Counter = Counter()
     per_task: dict[str, Counter] = defaultdict(Counter)
     per_language: dict[str, Counter] = defaultdict(Counter)
@@ -85,11 +119,17 @@ def build_report(
             keys.append("generated")
         if rec.get("verdict") == "accept":
             keys.append("accepted")
+        if _unvalidated(rec):
+            unvalidated_reasons[(rec.get("validation") or {}).get("reason", "?")] += 1
+            keys.append("unvalidated")  # a held-back one is counted here, not by its stage below
+            unvalidated_written += written
         if written:
             keys.append("written")
+            if rec.get("task") in CODE_TASKS:
+                keys.append("code_written")
             if (rec.get("validation") or {}).get("status") == "pass":
                 keys.append("validated")
-        elif stage in STAGE_COUNT:
+        elif stage in STAGE_COUNT and stage != "unvalidated":
             keys.append(STAGE_COUNT[stage])
             reasons.update(rec.get("reasons", []))
         for k in keys:
@@ -97,7 +137,7 @@ def build_report(
             per_task[rec.get("task", "?")][k] += 1
             per_language[rec.get("language", "?")][k] += 1
         check = rec.get("validation")
-        if check and check.get("status") != "skipped":
+        if check and check.get("status") not in ("skipped", "unvalidated"):
             cell = validation[rec.get("task", "?")][rec.get("language", "?")]
             cell["run"] += 1
             cell["passed"] += check.get("status") == "pass"
@@ -114,13 +154,38 @@ def build_report(
         "rejection_reasons": dict(reasons.most_common()),
         "decontamination": hits,
         "validation": {t: {lang: dict(c) for lang, c in by.items()} for t, by in validation.items()},
+        "unvalidated_reasons": dict(unvalidated_reasons.most_common()),
+        "unvalidated_written": unvalidated_written,
+    }
+
+
+def trust(report: dict[str, Any], items: list, validate: bool) -> dict[str, Any]:
+    """How far the written data was checked: share of written code examples whose tests ran and passed (goal
+    1.0 with --validate), and of planned seeds that got tests (kept only at >= 90% line coverage)."""
+    counts = report["counts"]
+    seeds: dict[str, bool] = {}
+    for it in items:
+        seeds[it.seed_id] = bool(it.seed.get("tests"))
+    code = counts.get("code_written", 0)
+    return {
+        "validate": validate,
+        "code_written": code,
+        "validated": counts.get("validated", 0),
+        "validated_share": round(counts.get("validated", 0) / code, 4) if code else None,
+        "unvalidated_written": report.get("unvalidated_written", 0),
+        "seeds": len(seeds),
+        "seeds_with_tests": sum(seeds.values()),
+        "seeds_with_tests_share": round(sum(seeds.values()) / len(seeds), 4) if seeds else None,
     }
 
 
 def finalize(
     cfg: Any, out: Path, rejected_path: Path, seeds: list, plan: Any, timings: Timings, tokens: dict[str, int]
 ) -> dict[str, Any]:
-    records, hits = filter_accepted(cfg, out, rejected_path, timings)
+    from codecurate.generate.loop import side_path
+
+    unvalidated_path = side_path(out, "unvalidated.jsonl")
+    records, hits = filter_accepted(cfg, out, rejected_path, timings, unvalidated_path)
     if cfg.alpaca or cfg.hf_dir:
         from codecurate.generate.export import to_alpaca, to_hf_dir
 
@@ -129,7 +194,8 @@ def finalize(
                 to_alpaca(records, cfg.alpaca)
             if cfg.hf_dir:
                 to_hf_dir(records, cfg.hf_dir)
-    report = build_report(records, rejected_path, len(seeds), len(plan.items), plan.skipped, hits)
+    report = build_report(records, rejected_path, len(seeds), len(plan.items), plan.skipped, hits, unvalidated_path)
+    report["trust"] = trust(report, plan.items, cfg.validate)
     model_s = timings.get("generate", 0.0) + timings.get("discriminate", 0.0)
     report["throughput"] = {
         "requests": tokens["requests"],
@@ -140,7 +206,6 @@ def finalize(
     }
     report["timings"] = dict(timings)
     report["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    from codecurate.generate.loop import side_path
 
     report_path = side_path(out, "report.json")
     write_json(report_path, report)
@@ -153,7 +218,13 @@ def finalize(
         "requested": c["requested"],
         "accepted": c["accepted"],
         "written": c["written"],
-        "rejected": {k: c[k] for k in COUNT_KEYS if k not in ("requested", "generated", "accepted", "written")},
+        "rejected": {
+            k: c[k]
+            for k in COUNT_KEYS
+            if k not in ("requested", "generated", "accepted", "written", "code_written", "validated", "unvalidated")
+        },  # fmt: skip
+        "unvalidated": c["unvalidated"],
+        "validated_share": report["trust"]["validated_share"],
         "acceptance_rate": report["acceptance_rate"],
         "completion_tokens_per_s": report["throughput"]["completion_tokens_per_s"],
     }

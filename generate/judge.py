@@ -1,8 +1,11 @@
 """One round of the loop over a batch of items: generate, parse, rule-check, discriminate, validate, record.
 
-Every try ends as exactly one line, in the output (accepted) or in the rejected file with its ``stage``
-(backend, parse, rules, discriminator, validation) and ``reasons``, so nothing is dropped silently and a rerun
-knows which (seed, task, attempt) keys are done.
+Every candidate ends as exactly one line: in the output (accepted), in the unvalidated file (accepted by rules and
+judge, but with ``--validate`` its code could not be checked: fail closed), or in the rejected file with its
+``stage`` (backend, parse, rules, discriminator, validation, duplicate) and ``reasons``, so nothing is dropped
+silently and a rerun knows which (seed, task, attempt) keys are done. With ``--samples N`` a generate or translate
+try asks for N candidates: every one that passes is kept (ids stay distinct), near-duplicates among them by
+ROUGE-L go to the rejected file (``samples.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from codecurate.generate.examples import Item, assemble, example_id, finish
 from codecurate.generate.memory import Memory
 from codecurate.generate.parse import parse_reply
 from codecurate.generate.rules import check_example
+from codecurate.generate.samples import rouge_dedup, samples_for
 from codecurate.generate.templates import (
     ask_fields,
     checklist,
@@ -48,6 +52,7 @@ class Sink(Protocol):
 
 
 def describe(reason: str, questions: list[str]) -> str:
+    """A readable fault category for a reason name (counted in the running fault summary)."""
     if reason.startswith("disc:no:"):
         i = int(reason.rsplit(":", 1)[1])
         return f"judge said no to '{questions[i - 1]}'" if i <= len(questions) else reason
@@ -55,7 +60,34 @@ def describe(reason: str, questions: list[str]) -> str:
         return f"{reason.split(':', 1)[1]} code does not parse"
     if reason.startswith("empty:"):
         return f"missing {reason.split(':', 1)[1].upper()}"
+    if reason.startswith("validation:"):
+        return f"code {reason.split(':', 1)[1].replace('fail', 'failed')} its tests"
     return FAULTS.get(reason, reason)
+
+
+def said(reason: str, questions: list[str], checklist_answers: list[dict], validation: dict | None) -> str:
+    """What the model is shown for a rejection: the judge's own words for a "no" (its stated reason, with the
+    question), the concrete failure for a validation failure, else the readable category."""
+    if reason.startswith("disc:no:"):
+        i = int(reason.rsplit(":", 1)[1])
+        why = checklist_answers[i - 1].get("reason", "") if 0 < i <= len(checklist_answers) else ""
+        if why:
+            return f"judge: {why} (asked: {questions[i - 1]})" if i <= len(questions) else f"judge: {why}"
+    if reason.startswith("validation:") and validation and validation.get("detail"):
+        return f"{describe(reason, questions)}: {validation['detail']}"
+    return describe(reason, questions)
+
+
+@dataclasses.dataclass
+class Candidate:
+    """One sampled reply to one item: what it became and the stage that stopped it (None: accepted)."""
+
+    item: int  # index of its item in the batch
+    sample: int  # 0-based index among the item's candidates
+    example: dict[str, Any]
+    stage: str | None = None
+    reasons: list[str] = dataclasses.field(default_factory=list)
+    fields: dict[str, str] | None = None
 
 
 class Judge:
@@ -69,9 +101,11 @@ class Judge:
         accepted: Sink,
         rejected: Sink,
         timings: Timings,
+        unvalidated: Sink | None = None,
     ):
         self.cfg, self.templates, self.backend, self.disc = cfg, templates, backend, disc_backend
         self.memory, self.accepted, self.rejected, self.timings = memory, accepted, rejected, timings
+        self.unvalidated = unvalidated if unvalidated is not None else rejected
         self.tokens = {"prompt": 0, "completion": 0, "requests": 0}
 
     def run(self, todo: list[Item]) -> None:
@@ -97,104 +131,162 @@ class Judge:
         self.tokens["requests"] += len(requests)
         return responses
 
+    def _rng(self, items: list[Item], item: Item, kind: str) -> random.Random:
+        # Shared shots: items of one task and language in this batch get the same examples, so their prompts
+        # begin alike and the backend prefills that prefix once (bench/RESULTS.md).
+        batch_key = f"{items[0].seed_id}:{items[0].attempt}" if items else ""
+        who = f"{batch_key}:{item.seed['language']}" if self.cfg.share_shots else f"{item.seed_id}:{item.attempt}"
+        return random.Random(f"{self.cfg.seed}:{who}:{item.task}{kind}")
+
     def step(self, items: list[Item]) -> list[tuple[Item, bool]]:
         """Judge one batch; returns (item, finished) pairs: unfinished ones get another attempt."""
         cfg, tpl = self.cfg, self.templates
         requests = []
-        batch_key = f"{items[0].seed_id}:{items[0].attempt}" if items else ""
         for item in items:
             lang = item.seed["language"]
-            # Shared shots: items of one task and language in this batch get the same examples, so their prompts
-            # begin alike and the backend prefills that prefix once (bench/RESULTS.md).
-            who = f"{batch_key}:{lang}" if cfg.share_shots else f"{item.seed_id}:{item.attempt}"
-            rng = random.Random(f"{cfg.seed}:{who}:{item.task}")
+            rng = self._rng(items, item, "")
             spec = tpl["tasks"][item.task]
             good = self.memory.sample(item.task, lang, cfg.shots_good, True, rng, spec["good"])
             bad = self.memory.sample(item.task, lang, cfg.shots_bad, False, rng, spec["bad"])
             faults = self.memory.fault_summary(lang) if cfg.per_language_memory else ""
             msgs = generation_messages(tpl, item.task, item.context(), good, bad, faults, cfg.max_seed_chars)
-            params = SamplingParams(cfg.temperature, cfg.top_p, cfg.max_tokens, seed=cfg.seed + item.attempt)
+            n, temperature = samples_for(cfg, item.task)
+            params = SamplingParams(temperature, cfg.top_p, cfg.max_tokens, seed=cfg.seed + item.attempt, n=n)
             requests.append(Request(msgs, params))
         responses = self._complete(self.backend, requests, "generate")
 
-        results: dict[int, tuple[dict[str, Any], str | None, list[str]]] = {}  # index -> (example, stage, reasons)
-        fields_of: dict[int, dict[str, str]] = {}
+        cands: list[Candidate] = []
         for i, (item, resp) in enumerate(zip(items, responses, strict=True)):
             base = {"id": example_id(item), "task": item.task, "language": item.language}
-            if resp.error:
-                results[i] = (base | {"error": resp.error}, "backend", ["backend_error"])
+            if resp.error or not resp.completions:
+                error = base | {"error": resp.error or "no completion"}
+                cands.append(Candidate(i, 0, error, "backend", ["backend_error"]))
                 continue
-            fields, why = parse_reply(resp.text, list(ask_fields(tpl, item.task, item.context())))
-            if fields is None:
-                results[i] = (base | {"raw": resp.text[:2000], "error": why}, "parse", ["parse_failed"])
-                continue
-            fields_of[i] = fields
-            ex = assemble(item, fields)
-            reasons = check_example(ex, cfg.max_sentences)
-            results[i] = (ex, "rules" if reasons else None, reasons)
+            for k, completion in enumerate(resp.completions):
+                cands.append(self._parse(i, k, item, completion.text, base))
+        for c in cands:
+            if requests[c.item].params.n > 1:
+                c.example["sample"] = c.sample
 
-        survivors = [i for i, (_, stage, _) in results.items() if stage is None]
+        survivors = [c for c in cands if c.stage is None]
         if self.disc is not None and survivors:
-            self._discriminate(items, results, survivors)
+            self._discriminate(items, survivors)
         if cfg.validate:
-            self._validate(items, results, [i for i, (_, stage, _) in results.items() if stage is None])
-        return [self._record(item, *results[i], fields_of.get(i)) for i, item in enumerate(items)]
+            self._validate(items, [c for c in cands if c.stage is None])
+        self._drop_near_duplicates(cands)
+        by_item: dict[int, list[Candidate]] = {}
+        for c in cands:
+            by_item.setdefault(c.item, []).append(c)
+        return [self._record(item, by_item[i]) for i, item in enumerate(items)]
 
-    def _discriminate(self, items: list[Item], results: dict, survivors: list[int]) -> None:
-        params = SamplingParams(0.0, 1.0, self.cfg.disc_max_tokens, seed=self.cfg.seed)
-        msgs = [discriminator_messages(self.templates, results[i][0], self.cfg.max_seed_chars) for i in survivors]
-        reqs = [Request(m, params) for m in msgs]
+    def _parse(self, i: int, k: int, item: Item, text: str, base: dict[str, Any]) -> Candidate:
+        tpl = self.templates
+        base = base | {"id": example_id(item, k)}
+        fields, why = parse_reply(text, list(ask_fields(tpl, item.task, item.context())))
+        if fields is None:
+            return Candidate(i, k, base | {"raw": text[:2000], "error": why}, "parse", ["parse_failed"])
+        ex = assemble(item, fields, k)
+        reasons = check_example(ex, self.cfg.max_sentences)
+        return Candidate(i, k, ex, "rules" if reasons else None, reasons, fields)
+
+    def _discriminate(self, items: list[Item], survivors: list[Candidate]) -> None:
+        cfg = self.cfg
+        params = SamplingParams(0.0, 1.0, cfg.disc_max_tokens, seed=cfg.seed)
+        reqs = []
+        for c in survivors:
+            item = items[c.item]
+            rng = self._rng(items, item, ":judge")
+            good = self.memory.sample(item.task, item.seed["language"], cfg.disc_shots_good, True, rng)
+            bad = self.memory.sample(item.task, item.seed["language"], cfg.disc_shots_bad, False, rng)
+            msgs = discriminator_messages(self.templates, c.example, cfg.max_seed_chars, good, bad)
+            reqs.append(Request(msgs, params))
         responses = self._complete(self.disc, reqs, "discriminate")
-        for i, resp in zip(survivors, responses, strict=True):
-            ex = results[i][0]
+        for c, resp in zip(survivors, responses, strict=True):
             if resp.error:
-                results[i] = (ex | {"error": resp.error}, "discriminator", ["disc:backend_error"])
+                c.example["error"] = resp.error
+                c.stage, c.reasons = "discriminator", ["disc:backend_error"]
                 continue
-            questions = checklist(self.templates, ex["task"], _ctx(items[i]))
-            decision, answers, reasons = verdict(resp.text, questions, self.cfg.min_answered)
-            ex["checklist"] = answers
-            results[i] = (ex, None if decision == "accept" else "discriminator", reasons)
+            questions = checklist(self.templates, c.example["task"], _ctx(items[c.item]))
+            decision, answers, reasons = verdict(resp.text, questions, cfg.min_answered)
+            c.example["checklist"] = answers
+            c.stage, c.reasons = (None if decision == "accept" else "discriminator"), reasons
 
-    def _validate(self, items: list[Item], results: dict, survivors: list[int]) -> None:
+    def _validate(self, items: list[Item], survivors: list[Candidate]) -> None:
         from codecurate.generate.validate import validate_examples
 
         if not survivors:
             return
-        pairs = [(finish(results[i][0]), items[i].seed) for i in survivors]
+        pairs = [(finish(c.example), items[c.item].seed) for c in survivors]
         with self.timings("validate"):
             checks = validate_examples(pairs)
-        for i, check in zip(survivors, checks, strict=True):
-            ex = results[i][0]
-            ex["validation"] = check
-            if check.get("status") not in ("pass", "skipped"):
-                results[i] = (ex, "validation", [f"validation:{check.get('status')}"])
+        for c, check in zip(survivors, checks, strict=True):
+            c.example["validation"] = check
+            status = check.get("status")
+            if status == "unvalidated":
+                c.stage, c.reasons = "unvalidated", [f"unvalidated:{check.get('reason')}"]
+            elif status not in ("pass", "skipped"):  # skipped: summarize, which has nothing to run
+                c.stage, c.reasons = "validation", [f"validation:{status}"]
 
-    def _record(
-        self, item: Item, ex: dict[str, Any], stage: str | None, reasons: list[str], fields: dict | None
-    ) -> tuple[Item, bool]:
-        ok = stage is None
-        rec = finish(ex) | {
-            "seed_id": item.seed_id,
-            "generator": self.backend.name,
-            "discriminator": self.disc.name if self.disc is not None else "none",
-            "template_hash": template_hash(self.templates, item.task),
-            "verdict": "accept" if ok else "reject",
-            "reasons": reasons,
-            "attempt": item.attempt,
-        }
-        if ok:
-            self.accepted.write(rec)
+    def _drop_near_duplicates(self, cands: list[Candidate]) -> None:
+        """Among one item's kept candidates, ROUGE-L near-duplicates of an earlier one are rejected."""
+        by_item: dict[int, list[Candidate]] = {}
+        for c in cands:
+            if c.stage in (None, "unvalidated"):
+                by_item.setdefault(c.item, []).append(c)
+        for group in by_item.values():
+            if len(group) < 2:
+                continue
+            kept, dropped = rouge_dedup([c.example.get("output", "") for c in group], self.cfg.sample_dedup_threshold)
+            for index, twin, score in dropped:
+                c = group[index]
+                c.stage, c.reasons = "duplicate", ["near_duplicate_sample"]
+                c.example["duplicate_of"] = group[twin].example["id"]
+                c.example["rouge_l"] = score
+
+    def _record(self, item: Item, cands: list[Candidate]) -> tuple[Item, bool]:
+        finished = False
+        remembered: set[bool] = set()
+        for c in cands:
+            ok = c.stage is None
+            rec = finish(c.example) | {
+                "seed_id": item.seed_id,
+                "generator": self.backend.name,
+                "discriminator": self.disc.name if self.disc is not None else "none",
+                "template_hash": template_hash(self.templates, item.task),
+                "verdict": "accept" if ok or c.stage == "unvalidated" else "reject",
+                "reasons": c.reasons,
+                "attempt": item.attempt,
+            }
+            if ok:
+                self.accepted.write(rec)
+            elif c.stage == "unvalidated":  # accepted by rules and judge, but its code could not run: unknown
+                self.unvalidated.write(rec | {"stage": "unvalidated"})  # --keep-unvalidated merges at finalize
+            else:
+                self.rejected.write(rec | {"stage": c.stage})
+            # Retrying an unvalidated try cannot help: what is missing (a runtime, tests) does not change.
+            finished |= ok or c.stage == "unvalidated"
+            good = c.stage is None  # only examples that passed every check teach by example
+            if c.fields is None or c.stage in ("unvalidated", "duplicate") or good in remembered:
+                continue
+            remembered.add(good)  # one good and one bad entry per try, so sampling does not flood the pools
+            self.memory.add(item.task, self._memory_entry(item, c, good), good)
+        return item, finished or item.attempt >= self.cfg.max_attempts
+
+    def _memory_entry(self, item: Item, c: Candidate, good: bool) -> dict[str, Any]:
+        questions = checklist(self.templates, item.task, _ctx(item))
+        entry = {"language": item.seed["language"], "target_language": item.target_language}
+        entry |= {"code": item.shown_code(), "buggy": item.buggy} | (c.fields or {})
+        check = c.example.get("validation")
+        if good:
+            why = [a["reason"] for a in c.example.get("checklist", []) if a.get("answer") == "yes" and a.get("reason")]
+            if check and check.get("status") == "pass":
+                why.append(f"passed {check.get('tests_passed')}/{check.get('tests_run')} tests")
+            entry["why"] = "; ".join(why) or "accepted"
         else:
-            self.rejected.write(rec | {"stage": stage})
-        if fields is not None and stage != "validation":
-            questions = checklist(self.templates, item.task, _ctx(item))
-            entry = {"language": item.seed["language"], "target_language": item.target_language}
-            entry |= {"code": item.seed["code"], "buggy": item.buggy} | fields
-            if not ok:
-                faults = [describe(r, questions) for r in reasons]
-                entry |= {"reasons": faults, "faults": faults}  # readable: both are shown to the model
-            self.memory.add(item.task, entry, ok)
-        return item, ok or item.attempt >= self.cfg.max_attempts
+            answers = c.example.get("checklist", [])
+            entry["reasons"] = [said(r, questions, answers, check) for r in c.reasons]  # shown to the model
+            entry["faults"] = [describe(r, questions) for r in c.reasons]  # counted in the fault summary
+        return entry
 
 
 def _ctx(item: Item) -> dict[str, Any]:

@@ -6,9 +6,10 @@ filters and a discriminator LLM with a per-task yes/no checklist judge it; accep
 back as few-shot examples. Rejected tries are retried up to --max-attempts. Accepted examples are deduplicated
 and decontaminated against benchmarks, then written with chat `messages` ready for TRL.
 
-Outputs beside -o: <out>.rejected.jsonl (with reasons), <out>.report.json, <out>.memory/ (few-shot pools),
-<out>.seedtests.jsonl (with --validate), <out>.manifest.json. Output is append-only: rerun the same command
-after a crash to resume.
+Outputs beside -o: <out>.rejected.jsonl (with reasons), <out>.unvalidated.jsonl (with --validate: code examples
+whose tests could not run, with the reason; --keep-unvalidated merges them into the output instead),
+<out>.report.json, <out>.memory/ (few-shot pools), <out>.seedtests.jsonl (with --validate), <out>.manifest.json.
+Output is append-only: rerun the same command after a crash to resume.
 """
 
 from __future__ import annotations
@@ -53,12 +54,25 @@ class GenerateConfig:
     tasks_per_seed: int = field(default=1, metadata={"help": "distinct tasks drawn per seed"})
     max_attempts: int = field(default=2, metadata={"help": "tries per (seed, task) before giving up"})
     translate_to: list[str] = field(
-        default_factory=lambda: ["python", "javascript", "java", "go"], metadata={"help": "translate target languages"}
-    )
+        default_factory=lambda: ["auto"],
+        metadata={"help": "translate target languages; 'auto': every language whose answers can be validated here "
+                  "(runtime, test harness and test translator present)"},
+    )  # fmt: skip
     batch_size: int = field(default=16, metadata={"help": "items generated per batch (more: faster, more memory)"})
     max_tokens: int = field(default=128, metadata={"help": "generation budget per reply (the main cost on CPU)"})
     disc_max_tokens: int = field(default=32, metadata={"help": "discriminator budget per reply"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature (0 = greedy)"})
+    samples: int = field(
+        default=1,
+        metadata={"help": "candidates per generate/translate try (MultiPL-T: 50 for translation, on GPU); every one "
+                  "that passes is kept, near-duplicates removed"},
+    )  # fmt: skip
+    sample_temperature: float | None = field(
+        default=None, metadata={"help": "temperature when --samples > 1 (MultiPL-T: 0.8; default: --temperature)"}
+    )
+    sample_dedup_threshold: float = field(
+        default=0.6, metadata={"help": "ROUGE-L F at which two kept candidates of one try are near-duplicates"}
+    )
     top_p: float = field(default=0.95, metadata={"help": "nucleus sampling"})
     seed: int = field(default=0, metadata={"help": "seed for task choice, few-shot sampling and generation"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N seeds"})
@@ -67,6 +81,12 @@ class GenerateConfig:
     pool_size: int = field(default=32, metadata={"help": "most recent examples kept per pool"})
     shots_good: int = field(default=1, metadata={"help": "accepted examples shown per prompt"})
     shots_bad: int = field(default=1, metadata={"help": "rejected examples shown per prompt"})
+    disc_shots_good: int = field(
+        default=1, metadata={"help": "accepted examples (with why) shown to the discriminator per prompt"}
+    )
+    disc_shots_bad: int = field(
+        default=1, metadata={"help": "rejected examples (with the reasons) shown to the discriminator per prompt"}
+    )
     share_shots: bool = field(
         default=True,
         metadata={"help": "items of one task and language in a batch see the same few-shot examples, so their "
@@ -87,7 +107,16 @@ class GenerateConfig:
     ngram: int = field(default=10, metadata={"help": "decontamination n-gram size (tokens)"})
     ngram_threshold: float = field(default=0.5, metadata={"help": "share of a benchmark text's n-grams that flags"})
     substring_min_chars: int = field(default=50, metadata={"help": "benchmark strings this long are substring-checked"})
-    validate: bool = field(default=False, metadata={"help": "execute answers against seed tests in the sandbox"})
+    validate: bool = field(
+        default=False,
+        metadata={"help": "execute answers against seed tests in the sandbox; code examples go to the output only "
+                  "when their tests ran and passed (unchecked ones: <out>.unvalidated.jsonl)"},
+    )  # fmt: skip
+    keep_unvalidated: bool = field(
+        default=False,
+        metadata={"help": "with --validate, also write code examples whose tests could not run to the output "
+                  "(marked validation.status 'unvalidated')"},
+    )  # fmt: skip
     test_max_tokens: int = field(default=256, metadata={"help": "budget for the seed tests the LLM writes"})
     alpaca: str | None = field(default=None, metadata={"help": "also write Alpaca-style JSON here"})
     hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
@@ -105,7 +134,8 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         parse_mix(self.mix)
-        for name in ("batch_size", "max_tokens", "disc_max_tokens", "max_attempts", "tasks_per_seed", "ngram"):
+        at_least_one = ("batch_size", "max_tokens", "disc_max_tokens", "max_attempts", "tasks_per_seed", "ngram")
+        for name in (*at_least_one, "samples"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if self.limit is not None and self.limit < 0:
@@ -114,6 +144,10 @@ class GenerateConfig:
             raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
         if not 0 < self.near_dup_threshold <= 1 or not 0 < self.ngram_threshold <= 1:
             raise UserError("--near-dup-threshold and --ngram-threshold must be in (0, 1]")
+        if not 0 < self.sample_dedup_threshold <= 1:
+            raise UserError("--sample-dedup-threshold must be in (0, 1]")
+        if self.disc_shots_good < 0 or self.disc_shots_bad < 0:
+            raise UserError("--disc-shots-good and --disc-shots-bad must be >= 0")
 
 
 def side_path(output: str | Path, suffix: str) -> Path:
@@ -193,19 +227,20 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
     timings = Timings()
     out = Path(cfg.output)
     rejected_path = side_path(out, "rejected.jsonl")
+    unvalidated_path = side_path(out, "unvalidated.jsonl")
     memory_dir = Path(cfg.memory_dir) if cfg.memory_dir else side_path(out, "memory")
     templates = load_templates(cfg.templates)
     seeds = read_seeds(cfg.input, cfg.limit)
     if cfg.overwrite:
         import shutil
 
-        for p in (out, rejected_path, side_path(out, "seedtests.jsonl")):
+        for p in (out, rejected_path, unvalidated_path, side_path(out, "seedtests.jsonl")):
             p.unlink(missing_ok=True)
         if not cfg.memory_dir:
             shutil.rmtree(memory_dir, ignore_errors=True)
     else:
         _warn_if_config_changed(cfg, out)
-    plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, cfg.translate_to, cfg.seed, make_bug_fn())
+    plan = plan_items(seeds, parse_mix(cfg.mix), cfg.tasks_per_seed, translate_targets(cfg), cfg.seed, make_bug_fn())
     with timings("load_models"):
         if backend is None and cfg.executor == "local":  # with ray, each worker loads its own
             backend, disc_backend = load_backends(cfg)
@@ -218,22 +253,49 @@ def run(cfg: GenerateConfig, backend: Backend | None = None, disc_backend: Backe
     memory = Memory(memory_dir, cfg.pool_size, cfg.per_language_memory)
     accepted = JsonlAppender(out)
     rejected = JsonlAppender(rejected_path)
+    unvalidated = JsonlAppender(unvalidated_path)
     try:
-        todo = _resume(plan.items, accepted.existing + rejected.existing, cfg.max_attempts)
+        done = accepted.existing + rejected.existing + unvalidated.existing
+        todo = _resume(plan.items, done, cfg.max_attempts)
         log.info("%d seeds, %d items planned, %d to do", len(seeds), len(plan.items), len(todo))
         if cfg.executor == "ray":
             from codecurate.generate.ray_loop import run_on_ray
 
-            tokens = run_on_ray(cfg, todo, templates, memory, accepted, rejected, timings, backend, disc_backend)
+            tokens = run_on_ray(
+                cfg, todo, templates, memory, accepted, rejected, timings, backend, disc_backend, unvalidated
+            )
         else:
-            judge = Judge(cfg, templates, backend, disc_backend, memory, accepted, rejected, timings)
+            judge = Judge(cfg, templates, backend, disc_backend, memory, accepted, rejected, timings, unvalidated)
             judge.run(todo)
             tokens = judge.tokens
     finally:
         accepted.close()
         rejected.close()
+        unvalidated.close()
         memory.close()
     return finalize(cfg, out, rejected_path, seeds, plan, timings, tokens)
+
+
+def translate_targets(cfg: GenerateConfig) -> list[str]:
+    """``--translate-to`` with ``auto`` expanded; one warning line per target whose answers cannot be validated.
+
+    With ``--validate`` such a target's translations all land in the unvalidated file, so saying it at start-up
+    spares a user a run that writes nothing they asked for.
+    """
+    from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, validatable_languages
+
+    targets: list[str] = []
+    for name in cfg.translate_to:
+        for lang in validatable_languages() if name == "auto" else [name]:
+            if lang not in targets:
+                targets.append(lang)
+    if "auto" in cfg.translate_to:
+        log.info("translate targets (auto: validatable here): %s", ", ".join(targets) or "none")
+    say = log.warning if cfg.validate else log.info
+    for lang in targets:
+        if (why := cannot_validate(lang)) is not None:
+            say("translate target %s cannot be validated here: %s", lang, UNVALIDATED_REASONS[why])
+    return targets
 
 
 def _warn_if_config_changed(cfg: GenerateConfig, out: Path) -> None:

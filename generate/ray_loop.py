@@ -7,7 +7,8 @@ The driver (``loop.run``) keeps planning, resume, seed tests, the append-only ou
 and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(JudgeWorker)`` with one actor per
 model replica. A worker builds its backends once, then judges each batch to completion (generate, parse, rules,
 discriminator, validation, retries up to ``--max-attempts``) and returns every finished try, every memory entry
-and its token counts as rows. The driver writes rows as they stream in, so a crash loses only in-flight batches
+and its token counts as rows (accepted, rejected and unvalidated tries under their sink's name). The driver
+writes rows as they stream in, so a crash loses only in-flight batches
 and a rerun skips the finished (seed, task) keys exactly as a local run does.
 
 Few-shot memory is per worker: each starts from the driver's pools as they were when the job started and then
@@ -90,7 +91,8 @@ class JudgeWorker:
         mem = _WorkerMemory(cfg, memory, self.rows)
         accepted: Sink = _Collect("accepted", self.rows)
         rejected: Sink = _Collect("rejected", self.rows)
-        self.judge = Judge(cfg, templates, backend, disc, mem, accepted, rejected, self.timings)
+        unvalidated: Sink = _Collect("unvalidated", self.rows)
+        self.judge = Judge(cfg, templates, backend, disc, mem, accepted, rejected, self.timings, unvalidated)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         queue = [Item(**json.loads(text)) for text in batch["item"]]
@@ -157,6 +159,7 @@ def run_on_ray(
     timings: Timings,
     backend: Backend | None = None,
     disc_backend: Backend | None = None,
+    unvalidated: Sink | None = None,
 ) -> dict[str, int]:
     """Judge `todo` on a Ray actor pool, writing each finished try as it arrives; returns token counts."""
     from tqdm.auto import tqdm
@@ -203,7 +206,8 @@ def run_on_ray(
                     for name, seconds in data["timings"].items():
                         timings[name] = round(timings.get(name, 0.0) + seconds, 3)
                 else:
-                    (accepted if kind == "accepted" else rejected).write(data)
+                    sinks = {"accepted": accepted, "unvalidated": unvalidated or rejected}
+                    sinks.get(kind, rejected).write(data)
                     bar.update(int(data["verdict"] == "accept" or data["attempt"] >= cfg.max_attempts))
         except Exception as e:
             if (err := _user_error(e)) is e:

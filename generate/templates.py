@@ -126,20 +126,41 @@ def checklist(templates: dict[str, Any], task: str, ctx: dict[str, Any]) -> list
     return [_fill(q, ctx) for q in templates["tasks"][task]["checklist"]]
 
 
+def _judged(ex: dict[str, Any], good: bool, max_chars: int) -> str:
+    """One earlier example as the judge sees it: what was asked and answered, the verdict and why."""
+    answer = ex.get("output") or ex.get("explanation") or ""
+    why = ex.get("why", "") if good else "; ".join(ex.get("reasons", []))
+    verdict = "ACCEPTED" if good else "REJECTED"
+    return f"INSTRUCTION: {ex.get('instruction', '')}\nOUTPUT:\n{str(answer)[:max_chars]}\n{verdict}: {why or '-'}"
+
+
 def discriminator_messages(
-    templates: dict[str, Any], example: dict[str, Any], max_chars: int = 1500
+    templates: dict[str, Any],
+    example: dict[str, Any],
+    max_chars: int = 1500,
+    good: list[dict[str, Any]] = (),
+    bad: list[dict[str, Any]] = (),
 ) -> list[dict[str, str]]:
-    """Chat asking the discriminator to answer the task's checklist about one example."""
+    """Chat asking the discriminator to answer the task's checklist about one example.
+
+    ``good`` / ``bad`` are earlier examples of the same task from the memory pools, shown in the system turn
+    with the reasons they were accepted or rejected (CodeOcean's discriminator sees such examples with their
+    analyses): the judge learns what this run calls good and bad, not only its checklist.
+    """
     task = example["task"]
     ctx = {"language": example.get("seed_language", example.get("language", ""))}
     ctx["target_language"] = example.get("target_language")
     questions = checklist(templates, task, ctx)
+    system = templates["discriminator_system"]
+    shots = [_judged(ex, True, 300) for ex in good] + [_judged(ex, False, 300) for ex in bad]
+    if shots:
+        system += "\nEarlier examples of this task and how they were judged:\n" + "\n---\n".join(shots)
     body = f"INSTRUCTION: {example['instruction']}\n"
     if example.get("input"):
         body += f"INPUT:\n{example['input'][:max_chars]}\n"
     body += f"OUTPUT:\n{example['output'][:max_chars]}\n\nQuestions:\n"
     body += "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
     return [
-        {"role": "system", "content": templates["discriminator_system"]},
+        {"role": "system", "content": system},
         {"role": "user", "content": body},
     ]

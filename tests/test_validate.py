@@ -110,10 +110,12 @@ def test_validate_examples_per_task():
     v = validate_examples(pairs, FAST, workers=2)
     assert v[0] == {"status": "pass", "language": "python", "tests_run": 3, "tests_passed": 3, "coverage": 1.0}
     assert (v[1]["status"], v[1]["tests_passed"]) == ("fail", 2)
+    assert v[1]["detail"].startswith("fails `assert clamp(-1, 0, 10) == 0`")  # the concrete failing test
     assert v[2]["status"] == "fail" and "buggy input passes" in v[2]["detail"]  # only clamp(5) == 5: bug unseen
     assert v[3]["status"] == "pass"  # clamp(-1, 0, 10) exposes the bug
     assert v[4]["status"] == "pass" and v[4]["language"] == "javascript" and v[4]["tests_run"] == 3
-    assert v[5]["status"] == "skipped" and v[6]["status"] == "skipped" and "no tests" in v[6]["detail"]
+    assert v[5]["status"] == "skipped"  # summarize: not code-bearing, nothing to run
+    assert (v[6]["status"], v[6]["reason"]) == ("unvalidated", "no_tests")  # fail closed: unknown is not a pass
     assert v[7]["status"] == "fail" and "before its tests" in v[7]["detail"]
 
 
