@@ -13,6 +13,26 @@ seen (a fixed marker string, as we had before, is one ``print`` away from a fake
 
 What the token does not stop: a program that reads its own source file to find the token. The sandbox bounds
 what such a program can do; a VM is the answer to deliberately adversarial code.
+
+Our own harness (``build_test_program``) exists for python, javascript, lua, ocaml, r and racket: each test runs on
+its own (a failing or raising test does not stop the others), then ``MARK token passed/total`` is printed and the
+program exits non-zero unless all passed. Helpers the tests need (deep equality) are placed after the code, so
+the code cannot redefine them before the tests run.
+
+Benchmarks that bring their own tests (MultiPL-E, HumanEval, HumanEvalPack):
+
+- python, javascript, lua, ocaml, r, racket: append ``end_mark(language, token)`` after the tests; it prints the
+  bare mark, so it runs only if the tests did not raise or exit first. Two traps: MultiPL-E's Lua tests end with
+  ``os.exit(lu.LuaUnit.run())``, which exits before anything appended (run ``lu.LuaUnit.run()`` into a variable,
+  print the mark only when it is 0, then exit with it); Racket's rackunit checks outside a ``test-case`` print a
+  failure and carry on, so insert ``fail_fast("racket")`` right after the tests' ``(require rackunit)`` to make
+  the first failing check raise (and the program exit non-zero before the mark).
+- java, go, cpp, rust: a statement appended after ``main`` never runs, so wrap the benchmark's main instead:
+  rename it (``main`` -> ``main0``), and add a ``main`` that calls it and then runs ``mark_statement(language,
+  token)`` (Java: ``System.out.println``; Go: ``fmt.Println``, so the file must import "fmt"; C++:
+  ``std::cout << ... << std::endl``, needs <iostream>; Rust: ``println!``). A test that fails must throw, panic,
+  abort or exit non-zero (HumanEvalPack's do), which skips the mark; ``System.exit(0)`` / ``os.Exit(0)`` /
+  ``exit(0)`` / ``std::process::exit(0)`` before the mark fails too.
 """
 
 from __future__ import annotations
@@ -46,18 +66,40 @@ _WRAP: dict[str, str] = {
     "python": "try:\n{test_py}\n    __passed += 1\nexcept Exception:\n    pass\n",
     "javascript": "try {{\n{test}\n__passed++;\n}} catch (e) {{}}\n",
     "lua": "if pcall(function()\n{test}\nend) then __passed = __passed + 1 end\n",
+    # `with _` catches every exception (Assert_failure, Not_found, Stack_overflow, ...); `exit` is no exception.
+    "ocaml": "let () = try (\n{test}\n); Stdlib.incr _cc_passed with _ -> ()\n",
+    # The tryCatch expression runs in the global frame, so the assignment counts there.
+    "r": "base::tryCatch({{\n{test}\n.cc_passed <- .cc_passed + 1\n}}, error = function(e) NULL)\n",
+    "racket": "(with-handlers ([(lambda (e) #t) void])\n{test}\n(set! __cc-passed (add1 __cc-passed)))\n",
 }
-_HEAD: dict[str, str] = {"python": "__passed = 0\n", "javascript": "let __passed = 0;\n", "lua": "local __passed = 0\n"}
+_HEAD: dict[str, str] = {
+    "python": "__passed = 0\n",
+    "javascript": "let __passed = 0;\n",
+    "lua": "local __passed = 0\n",
+    "ocaml": "let _cc_passed = ref 0\n",
+    "r": ".cc_passed <- 0\n",
+    "racket": "(define __cc-passed 0)\n",
+}
 _TAIL: dict[str, str] = {
     "python": (
         "print('\\n{mark} ' + str(__passed) + '/{n}', flush=True)\nraise SystemExit(0 if __passed == {n} else 1)\n"
     ),
     "javascript": "console.log('\\n{mark} ' + __passed + '/{n}');\nprocess.exit(__passed === {n} ? 0 : 1);\n",
     "lua": "print('\\n{mark} ' .. __passed .. '/{n}')\nos.exit(__passed == {n} and 0 or 1)\n",
+    "ocaml": (
+        'let () = Stdlib.print_endline ("\\n{mark} " ^ Stdlib.string_of_int !_cc_passed ^ "/{n}");\n'
+        "  Stdlib.exit (if !_cc_passed = {n} then 0 else 1)\n"
+    ),
+    "r": (
+        'base::cat("\\n{mark} ", .cc_passed, "/{n}\\n", sep = "")\n'
+        'base::quit(save = "no", status = if (.cc_passed == {n}) 0 else 1)\n'
+    ),
+    "racket": '(printf "\\n{mark} ~a/{n}\\n" __cc-passed)\n(flush-output)\n(exit (if (= __cc-passed {n}) 0 1))\n',
 }
-# Helpers a test file needs before its assertions (Lua has no deep equality of tables).
+# Helpers the translated tests call (values.py): deep equality as Python's == means it in that language.
 PRELUDES: dict[str, str] = {
-    "lua": """local function deep_equal(a, b)
+    "lua": """local type, pairs = type, pairs  -- the code under test may define functions with these names
+local function deep_equal(a, b)
   if type(a) ~= type(b) then return false end
   if type(a) ~= "table" then return a == b end
   for k, v in pairs(a) do if not deep_equal(v, b[k]) then return false end end
@@ -65,13 +107,61 @@ PRELUDES: dict[str, str] = {
   return true
 end
 """,
+    # base:: throughout: the code under test may define functions called length, names, ...
+    "r": """.cc_leaf <- function(a, b) {
+  if (base::is.na(a) || base::is.na(b)) return(FALSE)
+  if (base::is.logical(b)) return(base::is.logical(a) && a == b)
+  if (base::is.numeric(b)) return(base::is.numeric(a) && a == b)
+  if (base::is.character(b)) return(base::is.character(a) && a == b)
+  FALSE
+}
+.cc_seq <- function(x) base::is.atomic(x) || base::is.list(x)
+.cc_eq <- function(a, b) {
+  if (base::is.null(b)) return(base::is.null(a))
+  nb <- base::names(b)
+  if (!base::is.null(nb)) {
+    if (!.cc_seq(a) || base::length(a) != base::length(b)) return(FALSE)
+    if (base::length(b) == 0) return(TRUE)
+    na <- base::names(a)
+    if (base::is.null(na) || base::anyDuplicated(na) || !base::setequal(na, nb)) return(FALSE)
+    for (k in nb) if (!.cc_eq(a[[k]], b[[k]])) return(FALSE)
+    return(TRUE)
+  }
+  if (base::is.null(a)) return(base::length(b) == 0)
+  if (!.cc_seq(a) || base::length(a) != base::length(b)) return(FALSE)
+  if (base::is.atomic(a) && base::is.atomic(b) && base::length(b) == 1) return(.cc_leaf(a, b))
+  for (i in base::seq_along(b)) if (!.cc_eq(a[[i]], b[[i]])) return(FALSE)
+  TRUE
+}
+""",
+    "racket": """(define (__cc-equal? a b)
+  (cond [(and (number? a) (number? b)) (= a b)]
+        [(and (pair? a) (pair? b)) (and (__cc-equal? (car a) (car b)) (__cc-equal? (cdr a) (cdr b)))]
+        [(and (hash? a) (hash? b))
+         (and (= (hash-count a) (hash-count b))
+              (for/and ([(k v) (in-hash b)]) (and (hash-has-key? a k) (__cc-equal? (hash-ref a k) v))))]
+        [else (equal? a b)]))
+""",
 }
 # The bare end mark appended after a benchmark's own tests (MultiPL-E, HumanEval, ...).
 _END: dict[str, str] = {
     "python": "print('\\n{mark}', flush=True)\n",
     "javascript": "console.log('\\n{mark}');\n",
     "lua": "print('\\n{mark}')\n",
+    "ocaml": '\n;;\nlet () = Stdlib.print_endline "\\n{mark}"\n',
+    "r": 'base::cat("\\n{mark}\\n")\n',
+    "racket": '(printf "\\n{mark}\\n")\n(flush-output)\n',
 }
+# A statement printing the bare mark from inside a program's main (compiled languages: see the module docstring).
+_STATEMENT: dict[str, str] = {
+    **_END,
+    "java": 'System.out.println("\\n{mark}");',
+    "go": 'fmt.Println("\\n{mark}")',
+    "cpp": 'std::cout << "\\n{mark}" << std::endl;',
+    "rust": 'println!("\\n{mark}");',
+}
+# Inserted after a benchmark's `(require rackunit)`: a failing check raises instead of printing and carrying on.
+_FAIL_FAST: dict[str, str] = {"racket": "(current-check-handler raise)\n"}
 
 
 def harness_languages() -> list[str]:
@@ -88,15 +178,38 @@ def build_test_program(code: str, tests: list[str], language: str, token: str) -
     wrap = _WRAP[language]
     body = "".join(wrap.format(test=t, test_py=_indent(t, "    ")) for t in tests)
     tail = _TAIL[language].format(mark=mark_line(token), n=len(tests))
-    return f"{PRELUDES.get(language, '')}{code}\n\n\n{_HEAD[language]}{body}{tail}"
+    head = ""
+    if language == "racket" and not code.lstrip().startswith("#lang"):
+        head = "#lang racket\n"  # a Racket program is a module; its first line names the language
+    if language == "ocaml":
+        code += "\n;;"  # ends a trailing top-level expression, so the tests' `let` starts a new item
+    prelude = PRELUDES.get(language, "")
+    if language == "lua":  # Lua's helper must be a local before the code, where it also captures the builtins
+        return f"{prelude}{code}\n\n\n{_HEAD[language]}{body}{tail}"
+    return f"{head}{code}\n\n\n{prelude}{_HEAD[language]}{body}{tail}"
 
 
 def end_mark(language: str, token: str) -> str:
     """A statement that prints the bare end mark: appended after a benchmark's tests, it runs only if they did."""
     language = canonical_name(language)
     if language not in _END:
-        raise ValueError(f"no end mark for {language}")
+        raise ValueError(f"no end mark for {language}: wrap its main and use mark_statement (see harness.py)")
     return _END[language].format(mark=mark_line(token))
+
+
+def mark_statement(language: str, token: str) -> str:
+    """A statement printing the bare mark, for the end of a wrapping ``main`` (java, go, cpp, rust) or the end
+    of a script (the other languages, where it equals ``end_mark``)."""
+    language = canonical_name(language)
+    if language not in _STATEMENT:
+        raise ValueError(f"no mark statement for {language}")
+    return _STATEMENT[language].format(mark=mark_line(token))
+
+
+def fail_fast(language: str) -> str:
+    """Text to insert after a benchmark's test-library import so a failing check stops the program ("" when the
+    language's checks already do): Racket's rackunit otherwise reports a failure and goes on."""
+    return _FAIL_FAST.get(canonical_name(language), "")
 
 
 @dataclass

@@ -1,31 +1,67 @@
 """Translate literal-valued Python assertions (``assert f(1, [2, 3]) == "x"``) into other languages' tests.
 
-Only values whose meaning survives the trip are translated: ints (within 2**53 for JavaScript), finite floats,
-strings, bools, None (not inside Lua tables, where nil ends a list), lists, tuples (as lists) and dicts (string
-keys for JavaScript). Anything else makes the whole test list untranslatable (None): a partial list would
+    translate_tests(["assert f([1, 2]) == 3.5"], "f", "ocaml")   # ["assert (f [1; 2] = 3.5)"]
+
+Targets: javascript, lua, ocaml, r, racket (and python, unchanged). Only values whose meaning survives the trip are
+translated: ints, finite floats, strings, bools, None, lists, tuples and dicts, each within what the target can
+hold faithfully (below). Anything else makes the whole test list untranslatable (None): a partial list would
 silently test less than the seed's tests do.
+
+Equality follows Python's ``==``: deep and structural, numbers by value (``2 == 2.0``), floats exactly (no
+tolerance: Python's ``==`` has none, and a translation of the same arithmetic gives the same IEEE doubles).
+Per language:
+
+- javascript: ``assert.deepStrictEqual``; ints beyond 2**53 and dicts with non-string keys are untranslatable
+  (deepStrictEqual also tells -0 from 0, stricter than Python).
+- lua: a ``deep_equal`` helper over tables; None only at the top level (nil ends a Lua list).
+- ocaml: typed. One type per argument and for the result, unified over all the tests (see value_types.py): lists
+  must be homogeneous, an int beside a float is written as a float, None beside values makes an option (``Some
+  x`` / ``None``); tuples are tuples, dicts are association lists compared after sorting (dict order does not
+  matter in Python). Ints must fit OCaml's 63 bits. Mixed types in one position are untranslatable.
+- r: numbers are doubles (ints beyond 2**53 are untranslatable); a list of numbers, of strings or of bools is an
+  atomic vector ``c(...)``, any other list (nested, mixed, with None) is ``list(...)``; None is NULL; a dict with
+  string keys is a named list. A ``.cc_eq`` helper compares: R has no scalars, so ``5``, ``c(5)`` and
+  ``list(5)`` are equal (R cannot tell Python's ``5`` from ``[5]``), vectors and lists with the same elements
+  are equal (an R translation may return either), element names are ignored unless a dict is expected (then
+  names are keys, order-free), an empty expected list matches any length-0 value (``c()`` is NULL in R), and an
+  expected None matches only NULL. Numbers compare by value (integer or double), strings and bools exactly.
+- racket: exact integers of any size, flonums, ``(list ...)`` for lists and tuples, ``(hash ...)`` for dicts,
+  None as ``#f`` (Racket's "no value"); a position where both None and a bool occur is untranslatable (they
+  would both be #f). A ``__cc-equal?`` helper compares numbers with ``=``, hashes order-free, the rest deeply.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import keyword
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from codecurate.execute.languages import canonical_name
+from codecurate.execute.value_types import (
+    T,
+    Untranslatable,
+    function_annotations,
+    kinds_by_path,
+    signature_types,
+)
 
-# How one equality test is written; {actual} is a call expression, {expected} a literal from values.py.
+__all__ = ["ASSERT_TEMPLATES", "Untranslatable", "parse_assertion", "to_literal", "translate_tests"]
+
+# How one equality test is written; {actual} is a call expression, {expected} a literal. The r and racket
+# helpers (.cc_eq, __cc-equal?) and lua's deep_equal are in harness.PRELUDES, placed before the tests.
 ASSERT_TEMPLATES: dict[str, str] = {
     "python": "assert {actual} == {expected}",
     # Deep equality without a library: node's assert module ships with node.
     "javascript": "require('assert').deepStrictEqual({actual}, {expected});",
     "lua": "assert(deep_equal({actual}, {expected}))",
+    "ocaml": "assert ({actual} = {expected})",
+    "r": "stopifnot(.cc_eq({actual}, {expected}))",
+    "racket": '(unless (__cc-equal? {actual} {expected}) (error "test failed"))',
 }
-
-
-class Untranslatable(ValueError):
-    """A value or assertion that has no faithful literal in the target language."""
 
 
 def parse_assertion(test: str, func_name: str) -> tuple[list[Any], Any]:
@@ -48,16 +84,41 @@ def parse_assertion(test: str, func_name: str) -> tuple[list[Any], Any]:
         raise Untranslatable("keyword arguments")
     try:
         return [ast.literal_eval(a) for a in call.args], ast.literal_eval(expected)
-    except ValueError:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise Untranslatable("non-literal argument or expected value") from None
 
 
 def to_literal(value: Any, language: str) -> str:
-    """Render a Python value as a literal of ``language`` (python, javascript, lua); Untranslatable if unfaithful."""
+    """Render a Python value as a literal of ``language``; Untranslatable if unfaithful.
+
+    For OCaml the type comes from the value alone (a typed test list goes through ``translate_tests``, which
+    unifies types over all the tests)."""
     language = canonical_name(language)
     if language == "python":
         return repr(value)
+    if language == "ocaml":
+        from codecurate.execute.value_types import type_of
+
+        return _ml(value, type_of(value))
+    if language not in _RENDER:
+        raise Untranslatable(f"no value translation to {language}")
     return _RENDER[language](value)
+
+
+def _finite(value: float) -> str:
+    if not math.isfinite(value):
+        raise Untranslatable("non-finite float")
+    return repr(value)
+
+
+def _utf8(s: str) -> bytes:
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Untranslatable("string with a lone surrogate") from None
+
+
+# ---- javascript -------------------------------------------------------------------------------------------------
 
 
 def _js(value: Any) -> str:
@@ -70,9 +131,7 @@ def _js(value: Any) -> str:
             raise Untranslatable("int beyond JavaScript's exact range")
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Untranslatable("non-finite float")
-        return repr(value)
+        return _finite(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
@@ -84,6 +143,9 @@ def _js(value: Any) -> str:
     raise Untranslatable(f"{type(value).__name__} value")
 
 
+# ---- lua --------------------------------------------------------------------------------------------------------
+
+
 def _lua_str(s: str) -> str:
     out = []
     for ch in s:
@@ -92,7 +154,7 @@ def _lua_str(s: str) -> str:
         elif 32 <= ord(ch) < 127:
             out.append(ch)
         else:  # Lua strings are bytes: spell out UTF-8 bytes so nothing depends on the file's encoding
-            out.extend(f"\\{b}" for b in ch.encode("utf-8"))
+            out.extend(f"\\{b}" for b in _utf8(ch))
     return '"' + "".join(out) + '"'
 
 
@@ -108,9 +170,7 @@ def _lua(value: Any, nested: bool = False) -> str:
             raise Untranslatable("int beyond Lua's 64-bit range")
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Untranslatable("non-finite float")
-        return repr(value)
+        return _finite(value)
     if isinstance(value, str):
         return _lua_str(value)
     if isinstance(value, list | tuple):
@@ -122,18 +182,260 @@ def _lua(value: Any, nested: bool = False) -> str:
     raise Untranslatable(f"{type(value).__name__} value")
 
 
-_RENDER = {"javascript": _js, "lua": _lua}
+# ---- r ----------------------------------------------------------------------------------------------------------
 
 
-def translate_tests(tests: list[str], func_name: str, target_language: str) -> list[str] | None:
-    """Each ``assert func_name(...) == literal`` as a test in ``target_language``; None if any cannot be."""
-    language = canonical_name(target_language)
+_C_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _r_str(s: str) -> str:
     out = []
+    for ch in s:
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        elif ch == "\0":
+            raise Untranslatable("NUL in an R string")
+        else:
+            _utf8(ch)
+            out.append(f"\\U{{{ord(ch):x}}}")  # \U{...}: any code point, marks the string UTF-8
+    return '"' + "".join(out) + '"'
+
+
+def _r_num(value: int | float) -> str:
+    if isinstance(value, int) and abs(value) > 2**53:
+        raise Untranslatable("int beyond R's exact (double) range")
+    return str(value) if isinstance(value, int) else _finite(value)
+
+
+def _r_kind(value: Any) -> str | None:
+    """The atomic vector type a scalar goes into, None for a non-scalar (or None)."""
+    if isinstance(value, bool):
+        return "logical"
+    if isinstance(value, int | float):
+        return "double"
+    return "character" if isinstance(value, str) else None
+
+
+def _r(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return _r_num(value)
+    if isinstance(value, str):
+        return _r_str(value)
+    if isinstance(value, list | tuple):
+        kinds = {_r_kind(v) for v in value}
+        vector = len(value) > 0 and len(kinds) == 1 and None not in kinds
+        return ("c(" if vector else "list(") + ", ".join(_r(v) for v in value) + ")"
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k and "\0" not in k for k in value):
+            raise Untranslatable("dict with keys other than non-empty strings (R names)")
+        return "list(" + ", ".join(f"{_r_str(k)} = {_r(v)}" for k, v in value.items()) + ")"
+    raise Untranslatable(f"{type(value).__name__} value")
+
+
+# ---- racket -----------------------------------------------------------------------------------------------------
+
+def _rkt_str(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        else:
+            _utf8(ch)
+            # Fixed widths: the reader takes up to 4 (\u) or 8 (\U) hex digits, so a following digit is safe.
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def _rkt(value: Any) -> str:
+    if value is None:
+        return "#f"  # the caller checked that no bool shares this position
+    if isinstance(value, bool):
+        return "#t" if value else "#f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _finite(value)
+    if isinstance(value, str):
+        return _rkt_str(value)
+    if isinstance(value, list | tuple):
+        return "(list" + "".join(" " + _rkt(v) for v in value) + ")"
+    if isinstance(value, dict):
+        return "(hash" + "".join(f" {_rkt(k)} {_rkt(v)}" for k, v in value.items()) + ")"
+    raise Untranslatable(f"{type(value).__name__} value")
+
+
+# ---- ocaml (typed) ----------------------------------------------------------------------------------------------
+
+
+def _ml_str(s: str) -> str:
+    out = []
+    for b in _utf8(s):
+        ch = chr(b)
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif 32 <= b < 127:
+            out.append(ch)
+        else:
+            out.append(f"\\{b:03d}")  # OCaml strings are bytes: decimal escapes of the UTF-8 bytes
+    return '"' + "".join(out) + '"'
+
+
+def _ml_neg(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def _ml(value: Any, t: T) -> str:
+    """``value`` written at type ``t`` (from unification, so it fits)."""
+    k = t.kind
+    if k == "option":
+        return "None" if value is None else f"(Some {_ml(value, t.args[0])})"
+    if value is None:
+        raise Untranslatable(f"None where a {t} is expected")
+    if k == "bool" and isinstance(value, bool):
+        return "true" if value else "false"
+    if k == "int" and isinstance(value, int) and not isinstance(value, bool):
+        if not -(2**62) <= value < 2**62:
+            raise Untranslatable("int beyond OCaml's 63-bit range")
+        return _ml_neg(str(value))
+    if k == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise Untranslatable("int beyond exact float range, in a float position")
+        return _ml_neg(_finite(float(value)))
+    if k == "str" and isinstance(value, str):
+        return _ml_str(value)
+    if k == "list" and isinstance(value, list):
+        return "[" + "; ".join(_ml(v, t.args[0]) for v in value) + "]"
+    if k == "tuple" and isinstance(value, tuple):
+        if len(value) < 2:
+            raise Untranslatable("OCaml has no tuples of fewer than two values")
+        return "(" + ", ".join(_ml(v, a) for v, a in zip(value, t.args, strict=True)) + ")"
+    if k == "dict" and isinstance(value, dict):
+        return "[" + "; ".join(f"({_ml(a, t.args[0])}, {_ml(b, t.args[1])})" for a, b in value.items()) + "]"
+    raise Untranslatable(f"{type(value).__name__} value where a {t} is expected")
+
+
+def _has_dict(t: T) -> bool:
+    return t.kind == "dict" or any(_has_dict(a) for a in t.args)
+
+
+def _ml_norm(t: T) -> str | None:
+    """An OCaml function that puts every association list (dict) inside a ``t`` value in sorted order, so that
+    ``=`` ignores key order as Python's dict equality does; None when ``t`` holds no dict."""
+    if not _has_dict(t):
+        return None
+
+    def app(fn: str | None, x: str) -> str:
+        return f"({fn} {x})" if fn else x
+
+    if t.kind == "dict":
+        kn, vn = _ml_norm(t.args[0]), _ml_norm(t.args[1])
+        return f"(fun d -> List.sort Stdlib.compare (List.map (fun (k, v) -> ({app(kn, 'k')}, {app(vn, 'v')})) d))"
+    if t.kind == "list":
+        return f"(List.map {_ml_norm(t.args[0])})"
+    if t.kind == "option":
+        return f"(Option.map {_ml_norm(t.args[0])})"
+    names = [f"x{i}" for i in range(len(t.args))]  # tuple
+    parts = ", ".join(app(_ml_norm(a), x) for a, x in zip(t.args, names, strict=True))
+    return f"(fun ({', '.join(names)}) -> ({parts}))"
+
+
+def _ml_tests(calls: list[tuple[list[Any], Any]], func_name: str, code: str | None) -> list[str]:
+    types = signature_types(calls, function_annotations(code, func_name))
+    norm = _ml_norm(types[-1])
+    out = []
+    for args, expected in calls:
+        rendered = [_ml(a, t) for a, t in zip(args, types, strict=False)] or ["()"]
+        actual = f"{func_name} {' '.join(rendered)}"
+        want = _ml(expected, types[-1])
+        if norm:
+            out.append(f"assert ({norm} ({actual}) = {norm} {want})")
+        else:
+            out.append(ASSERT_TEMPLATES["ocaml"].format(actual=actual, expected=want))
+    return out
+
+
+# ---- dispatch ---------------------------------------------------------------------------------------------------
+
+_RENDER: dict[str, Callable[[Any], str]] = {"javascript": _js, "lua": _lua, "r": _r, "racket": _rkt}
+
+
+# Names a translated call cannot use as is (Python identifiers that are reserved words there).
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+_RESERVED = {
+    "javascript": _words(
+        "await break case catch class const continue debugger default delete do else enum export extends false "
+        "finally for function if implements import in instanceof interface let new null package private protected "
+        "public return static super switch this throw true try typeof var void while with yield"
+    ),
+    "lua": _words(
+        "and break do else elseif end false for function goto if in local nil not or repeat return then true until "
+        "while"
+    ),
+    "ocaml": _words(
+        "and as assert begin class constraint do done downto else end exception external false for fun function "
+        "functor if in include inherit initializer lazy let match method module mutable new nonrec object of open "
+        "or private rec sig struct then to true try type val virtual when while with"
+    ),
+    "r": _words("if else repeat while function for next break TRUE FALSE NULL Inf NaN NA in"),
+    "python": set(keyword.kwlist),
+}
+
+
+def _check_name(func_name: str, language: str) -> None:
+    if func_name in _RESERVED.get(language, ()):
+        raise Untranslatable(f"{func_name!r} is a reserved word in {language}")
+    if language == "ocaml" and not re.fullmatch(r"[a-z_][A-Za-z0-9_']*", func_name):
+        raise Untranslatable(f"{func_name!r} is not an OCaml value name")
+    if language == "r" and func_name.startswith("_"):
+        raise Untranslatable(f"{func_name!r} is not an R name")
+
+
+def _racket_none_is_unambiguous(calls: list[tuple[list[Any], Any]]) -> None:
+    for pos in range(max((len(a) for a, _ in calls), default=0) + 1):
+        kinds: dict[str, set[str]] = {}
+        for args, expected in calls:
+            values = [*args, expected]
+            if pos < len(values):
+                kinds_by_path(values[pos if pos < len(args) else -1], "", kinds)
+        if any({"none", "bool"} <= k for k in kinds.values()):
+            raise Untranslatable("None and a bool in one position: Racket writes both as #f")
+
+
+def translate_tests(
+    tests: list[str], func_name: str, target_language: str, code: str | None = None
+) -> list[str] | None:
+    """Each ``assert func_name(...) == literal`` as a test in ``target_language``; None if any cannot be.
+
+    ``code`` (optional) is the seed's Python source: its annotations of ``func_name`` help type the values for
+    typed targets (OCaml)."""
+    language = canonical_name(target_language)
+    if language not in ASSERT_TEMPLATES:
+        return None
     try:
-        for test in tests:
-            args, expected = parse_assertion(test, func_name)
-            actual = f"{func_name}({', '.join(to_literal(a, language) for a in args)})"
+        _check_name(func_name, language)
+        calls = [parse_assertion(test, func_name) for test in tests]
+        if language == "ocaml":
+            return _ml_tests(calls, func_name, code)
+        if language == "racket":
+            _racket_none_is_unambiguous(calls)
+        out = []
+        for args, expected in calls:
+            if language == "racket":
+                actual = f"({func_name}{''.join(' ' + _rkt(a) for a in args)})"
+            else:
+                actual = f"{func_name}({', '.join(to_literal(a, language) for a in args)})"
             out.append(ASSERT_TEMPLATES[language].format(actual=actual, expected=to_literal(expected, language)))
-    except Untranslatable:
+    except (Untranslatable, RecursionError):
         return None
     return out
