@@ -3,6 +3,8 @@ language a right translation passes all the translated tests and a wrong one fai
 writes differently (nested and empty lists, negative numbers, floats beside ints, unicode and escapes, None,
 dicts, tuples, bools)."""
 
+# ruff: noqa: E501  (the per-language programs below read best one per line)
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +18,12 @@ LIMITS = Limits(timeout_s=30)
 # Python seed tests per function. A wrong translation below differs from the right one on exactly these values.
 SEED_TESTS = {
     "squares": ["assert squares([1, -2]) == [[1, 1], [-2, 4]]", "assert squares([]) == []"],
-    "halve": ["assert halve(3) == 1.5", "assert halve(-1) == -0.5", "assert halve(0.25) == 0.125", "assert halve(4) == 2"],
+    "halve": [
+        "assert halve(3) == 1.5",
+        "assert halve(-1) == -0.5",
+        "assert halve(0.25) == 0.125",
+        "assert halve(4) == 2",
+    ],
     "greet": ['assert greet("Zoë😀") == "¡hola, Zoë😀! \\"✓\\"\\t\\n"', 'assert greet("") == "¡hola, ! \\"✓\\"\\t\\n"'],
     "find": ["assert find([3, 1, 2], 1) == 1", "assert find([], 5) == None", "assert find([-4], -4) == 0"],
     "counts": ['assert counts("b a b") == {"b": 2, "a": 1}', 'assert counts("") == {}'],
@@ -142,7 +149,7 @@ def test_right_translation_passes_and_each_wrong_one_fails(language):
         (None, "None", "NULL", "#f"),
         (-3, "(-3)", "-3", "-3"),
         (-0.5, "(-0.5)", "-0.5", "-0.5"),
-        ("é\n\"", '"\\195\\169\\n\\""', '"\\U{e9}\\n\\""', '"\\u00e9\\n\\""'),
+        ('é\n"', '"\\195\\169\\n\\""', '"\\U{e9}\\n\\""', '"\\u00e9\\n\\""'),
         ("😀1", '"\\240\\159\\152\\1281"', '"\\U{1f600}1"', '"\\U0001f6001"'),
         ([[1], []], "[[1]; []]", "list(c(1), list())", "(list (list 1) (list))"),
         ([1, "a"], None, 'list(1, "a")', '(list 1 "a")'),  # mixed list: no OCaml type
@@ -200,8 +207,8 @@ def test_r_equality_is_faithful_to_python():
         ("NULL", [], True),  # c() is NULL in R
         ("list()", None, False),  # only NULL is None
         ("c(TRUE)", [1], False),  # a bool is not a number
-        ('list(b = 2, a = 1)', {"a": 1, "b": 2}, True),  # dicts: order-free
-        ('list(a = 1, c = 2)', {"a": 1, "b": 2}, False),
+        ("list(b = 2, a = 1)", {"a": 1, "b": 2}, True),  # dicts: order-free
+        ("list(a = 1, c = 2)", {"a": 1, "b": 2}, False),
         ("list(c(1, 2), 3)", [[1, 2], [3]], True),
         ("list(c(1, 2), c(3, 4))", [[1, 2], [3]], False),
         ("0.30000000000000004", 0.1 + 0.2, True),  # exact
@@ -218,7 +225,7 @@ def test_r_equality_is_faithful_to_python():
     assert read_verdict(result, token, len(tests)).passed == want, result.stderr[-1000:]
     # Which ones: each case alone.
     jobs, tokens = [], []
-    for i, (expr, expected, _) in enumerate(cases):
+    for expr, expected, _ in cases:
         token = new_token()
         test = translate_tests([f"assert f() == {expected!r}"], "f", "r")
         jobs.append((build_test_program(f"f <- function() {expr}", test, "r", token), "r"))

@@ -253,4 +253,3 @@ def get_language(language: str) -> Language:
 def installed(language: str) -> bool:
     """True when ``language``'s runtime is on PATH here (runs of it will not be "skipped")."""
     return get_language(language).runtime_path() is not None
-
