@@ -35,7 +35,10 @@ def cli(args: list[str], **kw) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "codecurate", "generate", *args], env=env, **kw)
 
 
-def test_kill_mid_run_then_resume(tmp_path):
+@pytest.mark.parametrize("validate", [False, True])
+def test_kill_mid_run_then_resume(tmp_path, validate):
+    """kill -9 mid-run, rerun: nothing lost or duplicated, across output, rejected and (--validate) unvalidated
+    files. The canned model writes no seed tests, so with --validate every code example is unvalidated."""
     server = FakeOpenAI(delay=0.15)
     try:
         seeds = write_seeds(tmp_path / "seeds.jsonl", SEEDS[:4] + MORE)
@@ -43,7 +46,9 @@ def test_kill_mid_run_then_resume(tmp_path):
         config.write_text(
             "generate:\n  backend: openai\n  tasks_per_seed: 2\n  batch_size: 1\n  decontaminate_with: []\n"
             f"  backend_options: {{base_url: '{server.url}', concurrency: 1, max_retries: 0}}\n"
+            + ("  validate: true\n  translate_to: [julia, javascript]\n" if validate else "")
         )
+        held = lambda path: keys(path.with_name("inst.unvalidated.jsonl"))  # noqa: E731
         ref = tmp_path / "ref" / "inst.jsonl"
         done = cli([str(seeds), "-o", str(ref), "--config", str(config), "--model", "ok", "-q"])
         assert done.wait(timeout=120) == 0
@@ -52,12 +57,12 @@ def test_kill_mid_run_then_resume(tmp_path):
         args = [str(seeds), "-o", str(out), "--config", str(config), "--model", "slow", "-q"]
         proc = cli(args)
         deadline = time.time() + 60
-        while len(lines(out)) + len(lines(out.with_name("inst.rejected.jsonl"))) < 4 and time.time() < deadline:
+        while len(keys(out) + keys(out.with_name("inst.rejected.jsonl")) + held(out)) < 4 and time.time() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        partial = keys(out) + keys(out.with_name("inst.rejected.jsonl"))
-        assert 4 <= len(partial) < len(keys(ref)), "the kill should land mid-run"
+        partial = keys(out) + keys(out.with_name("inst.rejected.jsonl")) + held(out)
+        assert 4 <= len(partial) < len(keys(ref) + held(ref)), "the kill should land mid-run"
         assert not out.with_name("inst.report.json").exists()
 
         rerun = cli(args, stdout=subprocess.PIPE, text=True)
@@ -66,10 +71,13 @@ def test_kill_mid_run_then_resume(tmp_path):
         got = keys(out)
         assert len(got) == len(set(got)), "no duplicates after resume"
         assert sorted(got) == sorted(keys(ref))
-        all_tries = got + keys(out.with_name("inst.rejected.jsonl"))
+        assert sorted(held(out)) == sorted(held(ref)) and (len(held(ref)) > 0) == validate
+        all_tries = got + keys(out.with_name("inst.rejected.jsonl")) + held(out)
         assert len(all_tries) == len(set(all_tries))
         report = json.loads(out.with_name("inst.report.json").read_text())
-        assert report["counts"]["written"] == len(got)
+        assert report["counts"]["written"] == len(got) and report["counts"]["unvalidated"] == len(held(out))
+        if validate:
+            assert {r["task"] for r in lines(out)} <= {"summarize"}  # no unchecked code in the output
     finally:
         server.close()
 

@@ -306,3 +306,145 @@ def test_shared_shots_give_a_batch_one_prompt_prefix_per_task_and_language(tmp_p
     heads = {json.dumps(p[:-1]) for p in prompts}  # everything before the seed's own turn
     assert any("It returns" in h for h in heads)  # the shots came from the memory pool
     assert len(heads) == 1 if share else len(heads) > 1
+
+
+ADD_TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(0, 0) == 0"]
+ADD_SEED = {"id": "add", "language": "python", "func_name": "add", "code": SEEDS[0]["code"], "tests": ADD_TESTS,
+            "test_coverage": 1.0}  # fmt: skip
+CANDIDATES = [
+    "def add(a, b):\n    return a + b",
+    "def add(a, b):\n    # the sum of the two\n    return a + b",  # a near-duplicate of the first (ROUGE-L 0.75)
+    "def add(a, b):\n    result = b\n    result += a\n    if result is None:\n        raise ValueError('no result')\n"
+    "    return result",
+    "def add(a, b):\n    return a - b",  # wrong: fails its tests
+]
+
+
+class Recorder(FunctionBackend):
+    """A function backend that also records the sampling parameters of each request."""
+
+    def __init__(self, fn):
+        super().__init__(fn, "recorder")
+        self.params = []
+
+    def complete(self, requests):
+        self.params += [r.params for r in requests]
+        return super().complete(requests)
+
+
+def test_samples_keep_every_passing_candidate_and_drop_near_duplicates(tmp_path):
+    turn = {"n": 0}
+
+    def reply(messages):
+        if "review" in messages[0]["content"]:
+            return canned_reply(messages)
+        turn["n"] += 1
+        return f"INSTRUCTION: Add two numbers.\nOUTPUT:\n```python\n{CANDIDATES[(turn['n'] - 1) % 4]}\n```"
+
+    seeds = write_seeds(tmp_path / "s.jsonl", [ADD_SEED])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, samples=4,
+                         sample_temperature=0.8, max_attempts=1, decontaminate_with=[])  # fmt: skip
+    backend = Recorder(reply)
+    summary = run(cfg, backend)
+    assert (backend.params[0].n, backend.params[0].temperature) == (4, 0.8)
+    acc = lines(tmp_path / "inst.jsonl")
+    assert [r["sample"] for r in acc] == [0, 2] and summary["written"] == 2  # every passing, distinct one kept
+    assert len({r["id"] for r in acc}) == 2 and all(r["validation"]["status"] == "pass" for r in acc)
+    rej = {r["sample"]: r for r in lines(tmp_path / "inst.rejected.jsonl")}
+    assert rej[1]["stage"] == "duplicate" and rej[1]["reasons"] == ["near_duplicate_sample"]
+    assert rej[1]["duplicate_of"] == acc[0]["id"] and rej[1]["rouge_l"] >= 0.6
+    assert rej[3]["stage"] == "validation"
+    ids = {r["id"] for r in acc} | {r["id"] for r in rej.values()}
+    assert len(ids) == 4
+    run(cfg, backend)  # a rerun: the same ids, nothing new
+    assert [r["id"] for r in lines(tmp_path / "inst.jsonl")] == [r["id"] for r in acc]
+
+
+def test_samples_default_to_one_greedy_like_today(tmp_path):
+    backend = Recorder(canned_reply)
+    run(cfg_for(tmp_path, mix="generate=1,translate=1", tasks_per_seed=2), backend)
+    assert {p.n for p in backend.params} == {1} and {p.temperature for p in backend.params} == {0.7, 0.0}
+
+
+SECRET_PY = '''def total(a, b):
+    """Return the secret platypus total."""
+    return a + b
+'''
+SECRET_JS = "/**\n * Returns the secret wombat total.\n */\nfunction total(a, b) {\n  return a + b;\n}"
+SECRET_SEEDS = [
+    {"id": "py", "language": "python", "code": SECRET_PY, "docstring": "Return the secret platypus total."},
+    {"id": "js", "language": "javascript", "code": SECRET_JS, "docstring": "Returns the secret wombat total."},
+]
+
+
+def test_summarize_and_generate_never_see_the_docstring(tmp_path):
+    prompts: list[str] = []
+    seeds = write_seeds(tmp_path / "s.jsonl", SECRET_SEEDS)
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="summarize=1,generate=1", tasks_per_seed=2,
+                         decontaminate_with=[], max_attempts=1)  # fmt: skip
+    run(cfg, FunctionBackend(lambda m: prompts.append(json.dumps(m)) or canned_reply(m)))
+    assert len(prompts) == 8  # 2 seeds x 2 tasks, each generated and judged
+    assert all("platypus" not in p and "wombat" not in p for p in prompts)
+    assert any("function total(a, b)" in p for p in prompts) and any("def total(a, b)" in p for p in prompts)
+    records = lines(tmp_path / "inst.jsonl") + lines(tmp_path / "inst.rejected.jsonl")
+    summaries = [r for r in records if r["task"] == "summarize"]
+    assert len(summaries) == 2 and all("total(a, b)" in r["input"] for r in summaries)
+    assert not any("platypus" in json.dumps(r) or "wombat" in json.dumps(r) for r in records)
+
+
+def test_translate_and_fix_see_the_whole_seed(tmp_path):
+    prompts: list[str] = []
+    seeds = write_seeds(tmp_path / "s.jsonl", SECRET_SEEDS[:1])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="translate=1,fix=1", tasks_per_seed=2,
+                         decontaminate_with=[], max_attempts=1, discriminator="none")  # fmt: skip
+    run(cfg, FunctionBackend(lambda m: prompts.append(json.dumps(m)) or canned_reply(m)))
+    assert len(prompts) == 2 and all("platypus" in p for p in prompts)
+
+
+def test_judge_sees_judged_examples_and_the_bad_pool_keeps_its_words(tmp_path):
+    judge_prompts: list[str] = []
+
+    def picky(messages):
+        if "review" in messages[0]["content"]:
+            judge_prompts.append(messages[0]["content"])
+            if "def neg" in messages[-1]["content"]:
+                return "1. yes - clear\n2. no - it forgets negative inputs\n3. yes - Python"
+            return "1. yes - a clear request\n2. yes - explains it\n3. yes - plain English"
+        return canned_reply(messages)
+
+    cfg = cfg_for(tmp_path, mix="summarize=1", max_attempts=1, batch_size=1)
+    cfg.tasks_per_seed = 1
+    run(cfg, FunctionBackend(picky))
+    bad = lines(Path(cfg.output).parent / "inst.memory" / "summarize.bad.jsonl")
+    assert bad[0]["reasons"] == [
+        "judge: it forgets negative inputs (asked: Does the output correctly say what the code does?)"
+    ]
+    good = lines(Path(cfg.output).parent / "inst.memory" / "summarize.good.jsonl")
+    assert good and good[0]["why"] == "a clear request; explains it; plain English"
+    # A later judge prompt shows an earlier accepted and an earlier rejected example, with why.
+    assert any("ACCEPTED: a clear request" in p and "REJECTED: judge: it forgets negative" in p for p in judge_prompts)
+    assert "Earlier examples" not in judge_prompts[0]  # nothing judged yet: the first judge sees none
+
+    (tmp_path / "off").mkdir()
+    cfg = cfg_for(tmp_path / "off", mix="summarize=1", max_attempts=1, batch_size=1, disc_shots_good=0)
+    cfg.disc_shots_bad = 0
+    judge_prompts.clear()
+    run(cfg, FunctionBackend(picky))
+    assert judge_prompts and not any("Earlier examples" in p for p in judge_prompts)
+
+
+def test_translate_targets_default_to_the_validatable_and_warn_for_the_rest(tmp_path, caplog):
+    from codecurate.generate.loop import translate_targets
+    from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, validatable_languages
+
+    assert GenerateConfig("x.jsonl").translate_to == ["auto"]
+    assert translate_targets(GenerateConfig("x.jsonl")) == validatable_languages()
+    assert {"python", "javascript"} <= set(validatable_languages())
+    with caplog.at_level("WARNING"):
+        targets = translate_targets(GenerateConfig("x.jsonl", translate_to=["auto", "julia", "cobol"], validate=True))
+    assert targets[-2:] == ["julia", "cobol"]
+    warned = [r.getMessage() for r in caplog.records if "cannot be validated here" in r.getMessage()]
+    assert warned == [
+        f"translate target julia cannot be validated here: {UNVALIDATED_REASONS[cannot_validate('julia')]}",
+        "translate target cobol cannot be validated here: no sandbox adapter for the language",
+    ]
