@@ -18,7 +18,7 @@ from typing import Any
 
 from codecurate.io import atomic_write
 from codecurate.models import default_corpus
-from codecurate.report import fmt_int, funnel, load_run
+from codecurate.report import fmt_int, funnel, load_run, trust_lines
 
 # Settings worth a line in the recipe, per stage (the full configs are in the manifests).
 KEY_SETTINGS = {
@@ -238,6 +238,7 @@ def _limit_lines(gen_cfg: dict, run: dict) -> list[str]:
         lines.append("- Only executable tasks in languages with a runtime were checked; summaries and explanations "
                      "are judged by the LLM discriminator alone.")  # fmt: skip
         lines.append("- Seed tests are LLM-written too: a pass means an answer agrees with them, not that it is right.")
+        lines += [f"- {line}" for line in trust_lines(run)]
     if run["generate"]["report"].get("decontamination") or gen_cfg.get("decontaminate_with"):
         lines.append("- Decontamination is n-gram/substring based: paraphrased benchmark problems can slip through.")
     return [*lines, ""]

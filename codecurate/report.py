@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 # generate's counts in funnel order; the report keeps this order for tables and plots.
 GEN_COUNTS = (
     "seeds", "requested", "generated", "parse_failed", "rule_rejected", "disc_rejected", "accepted",
-    "validation_failed", "duplicates", "contaminated", "written",
+    "validation_failed", "unvalidated", "duplicates", "contaminated", "written",
 )  # fmt: skip
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -156,10 +156,40 @@ def funnel(run: dict) -> list[tuple[str, int]]:
         ("selected (coreset)", cur.get("selected", run["curate"]["report"].get("n"))),
         ("generated", gen.get("generated")),
         ("accepted (rules + discriminator)", gen.get("accepted")),
+        ("held back: code whose tests could not run (unvalidated file)", _held_back(run)),
         ("written (after validation, dedup + decontamination)", gen.get("written")),
         ("of which passed execution checks", gen.get("validated")),
     ]
     return [(label, int(n)) for label, n in steps if _num(n)]
+
+
+def _held_back(run: dict) -> Any:
+    """Unvalidated code examples kept out of the output (None when the run recorded none)."""
+    rep = run["generate"]["report"]
+    total = _dict(rep.get("counts")).get("unvalidated")
+    return total - rep.get("unvalidated_written", 0) if _num(total) and total else None
+
+
+def trust_lines(run: dict) -> list[str]:
+    """Sentences on how far the written code was checked (generate's ``trust`` block), or [] when not recorded."""
+    rep = run["generate"]["report"]
+    t = _dict(rep.get("trust"))
+    if not t:
+        return []
+    out = []
+    if _num(code := t.get("code_written")) and code:
+        share = _share(t.get("validated"), code)
+        out.append(f"Execution-validated: {fmt_int(t.get('validated'))} of {fmt_int(code)} written code examples "
+                   f"({share}; goal 100% with --validate).")  # fmt: skip
+    if t.get("unvalidated_written"):
+        out.append(f"{fmt_int(t['unvalidated_written'])} written code examples are unvalidated (--keep-unvalidated).")
+    reasons = ", ".join(f"{k} {fmt_int(v)}" for k, v in _num_items(rep.get("unvalidated_reasons")))
+    if reasons:
+        out.append(f"Code examples whose tests could not run, by reason: {reasons}.")
+    if _num(t.get("seeds")) and t["seeds"]:
+        out.append(f"Seeds with tests (kept at >= 90% line coverage): {fmt_int(t.get('seeds_with_tests'))} of "
+                   f"{fmt_int(t['seeds'])} ({_share(t.get('seeds_with_tests'), t['seeds'])}).")  # fmt: skip
+    return out
 
 
 def eval_rows(run: dict) -> list[dict[str, Any]]:
@@ -337,6 +367,7 @@ def _generate_blocks(run: dict, img: Any) -> list[Block]:
         rows = [[k, fmt_int(v), _share(v, total)] for k, v in reasons]
         blocks.append(("table", ["reason", "examples", "share"], rows))
         blocks += img("rejections", "rejection reasons")
+    blocks += [("p", line) for line in trust_lines(run)]
     val = _validation(run)
     if val:
         rows = [[t, la, fmt_int(c["run"]), fmt_int(c["passed"]), _share(c["passed"], c["run"])] for t, la, c in val]

@@ -257,3 +257,25 @@ def test_dataset_card_mixed_sources_and_no_files(tmp_path: Path) -> None:
     assert [size_category(n) for n in (0, 999, 1000, 10_000, 250_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M",
     ]  # fmt: skip
+
+
+def test_unvalidated_and_trust_lines_in_report_and_card(tmp_path: Path) -> None:
+    from codecurate.card import render_card
+
+    run_dir = make_run(tmp_path)
+    path = run_dir / "instructions.report.json"
+    rep = json.loads(path.read_text())
+    rep["counts"] |= {"unvalidated": 12, "code_written": 60}
+    rep["unvalidated_written"] = 0
+    rep["unvalidated_reasons"] = {"runtime_missing": 8, "no_tests": 4}
+    rep["trust"] = {"code_written": 60, "validated": 60, "validated_share": 1.0, "unvalidated_written": 0,
+                    "seeds": 200, "seeds_with_tests": 180, "seeds_with_tests_share": 0.9}  # fmt: skip
+    path.write_text(json.dumps(rep))
+    steps = dict(funnel(load_run(run_dir)))
+    assert steps["held back: code whose tests could not run (unvalidated file)"] == 12
+    md = build_report(run_dir)[1].read_text()
+    assert "Execution-validated: 60 of 60 written code examples (100.0%; goal 100% with --validate)." in md
+    assert "Code examples whose tests could not run, by reason: runtime_missing 8, no_tests 4." in md
+    assert "Seeds with tests (kept at >= 90% line coverage): 180 of 200 (90.0%)." in md
+    card = render_card(load_run(run_dir), tmp_path / "ds")
+    assert "- Execution-validated: 60 of 60" in card and "| held back: code whose tests could not run" in card
