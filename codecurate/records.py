@@ -54,11 +54,15 @@ class CoresetRecord(SeedRecord, total=False):
 
 
 class Validation(TypedDict, total=False):
-    status: str  # pass | fail | timeout | memory | crash | sandbox-error | skipped
+    # pass | fail | timeout | memory | crash (checked); unvalidated (code whose tests could not run: fail closed,
+    # never in the output without --keep-unvalidated); skipped (summarize: not code-bearing, nothing to run)
+    status: str
     language: str
     tests_run: int
     tests_passed: int
     coverage: float
+    reason: str  # unvalidated only: no_adapter | runtime_missing | no_harness | no_test_translator | no_tests | ...
+    detail: str  # the concrete failure (first failing test, compiler/runtime error) or why it could not run
 
 
 class InstructionRecord(TypedDict, total=False):
@@ -79,6 +83,7 @@ class InstructionRecord(TypedDict, total=False):
     verdict: str  # accept | reject
     reasons: list[str]
     attempt: int
+    sample: int  # with --samples N > 1: the candidate's 0-based index within its try
     validation: Validation
 
 
