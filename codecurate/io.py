@@ -7,10 +7,13 @@ Every stage reads and writes plain files through these helpers, so any intermedi
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import json
+import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -19,6 +22,65 @@ from typing import IO, Any
 from codecurate.errors import UserError, at
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
+
+log = logging.getLogger(__name__)
+
+# Faults of the place written to, not of the data: each ends a run with one line (DiskError), never a traceback.
+PLACE_FAULTS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+class DiskError(UserError):
+    """A write failed because of where it goes (full, read-only, forbidden); the message names path and what."""
+
+
+def disk_error(e: OSError, path: str | os.PathLike, doing: str) -> Exception:
+    """A one-line `DiskError` for a full, read-only or forbidden place; any other `OSError` comes back as is.
+
+    `doing` completes "while ...", e.g. ``writing coreset.jsonl``.
+
+    Finished work is never lost to these faults (writes are atomic or append whole lines), so the advice is to
+    fix the place and rerun the same command.
+    """
+    if e.errno not in PLACE_FAULTS:
+        return e
+    where = e.filename or path
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free some space and rerun the same command (finished work is kept)"
+    else:
+        hint = "write somewhere writable or fix the permissions, then rerun the same command"
+    return DiskError(f"{where}: {PLACE_FAULTS[e.errno]} while {doing}; {hint}")
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def ensure_free_space(path: str | os.PathLike, need: int, what: str) -> None:
+    """Raise a `DiskError` before a large write of `need` bytes under `path` when the filesystem has less free.
+
+    Checked where the size is known (embedding chunks and matrices, converted and merged models), so a run stops
+    before it spends time on work it cannot store, and says how much it needs.
+    """
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return  # cannot tell: the write itself will report a full disk in one line
+    if free < need:
+        raise DiskError(f"{path}: {what} needs {human_bytes(need)} but only {human_bytes(free)} is free there; "
+                        "free some space and rerun the same command (finished work is kept)")  # fmt: skip
 
 
 def iter_records(path: str | os.PathLike, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
@@ -126,14 +188,21 @@ def read_any(path: str | os.PathLike, required: Sequence[str] = ()) -> list[dict
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_write(
+    path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8", what: str | None = None
+) -> Iterator[IO]:
     """Write to a temporary file beside `path` and rename it into place only if the block succeeds.
 
-    A crash or an exception leaves no partial file at `path` (and the old content, if any, untouched).
+    A crash or an exception leaves no partial file at `path` (and the old content, if any, untouched). A full,
+    read-only or forbidden place raises a one-line `DiskError` naming the path and `what` (default: the file).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    what = what or path.name
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise disk_error(e, path, f"writing {what}") from None
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh
@@ -141,6 +210,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs should look like any other file
         os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise disk_error(e, path, f"writing {what}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -184,28 +257,56 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 class JsonlAppender:
-    """Append-only JSONL output for resumable jobs.
+    """Append-only JSONL output for resumable jobs, with one writer at a time.
 
-    On open, a torn last line (the process died mid-write) is cut off, so the file always holds whole records;
-    `existing` holds what earlier runs finished, for the caller to skip. Each `write` is flushed at once, so a
-    kill loses at most the record being written.
+    On open it takes the file's lock (`codecurate.locks.output_lock`: a second process appending to the same file
+    is refused at once, naming the holder), then checks the file: a torn last line (the process died mid-write)
+    is cut off, and damaged lines elsewhere (garbage or zeroed bytes from a disk or copy fault) are dropped in one
+    warning, so the caller recomputes them. `existing` holds the whole records earlier runs finished, for the
+    caller to skip. Each `write` is flushed at once, so a kill loses at most the record being written. A full or
+    read-only disk raises a one-line `DiskError`; later writes on the same appender are refused.
     """
 
     def __init__(self, path: str | os.PathLike, fsync: bool = False):
+        from codecurate.locks import output_lock
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fsync = fsync
-        self.existing: list[dict] = _repair_and_load(self.path)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._lock = output_lock(self.path)
+        self._lock.__enter__()  # creates the folder; released in close()
+        self._failed = False
+        try:
+            self.existing: list[dict] = _repair_and_load(self.path)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        except OSError as e:
+            self._lock.__exit__(None, None, None)
+            raise disk_error(e, self.path, "opening a resumable output") from None
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
 
     def write(self, record: dict) -> None:
-        self._fh.write(dumps(record) + "\n")
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
+        if self._failed:
+            raise DiskError(f"{self.path}: an earlier write failed; rerun the same command to resume")
+        try:
+            self._fh.write(dumps(record) + "\n")
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+        except OSError as e:
+            self._failed = True  # what reached the disk may end in a torn line: the next open cuts it
+            raise disk_error(e, self.path, "appending a record") from None
 
     def close(self) -> None:
-        self._fh.close()
+        if self._fh.closed:
+            return
+        try:
+            self._fh.close()
+        except OSError as e:
+            if not self._failed:  # else the write that failed has been reported already
+                raise disk_error(e, self.path, "appending a record") from None
+        finally:
+            self._lock.__exit__(None, None, None)
 
     def __enter__(self) -> JsonlAppender:
         return self
@@ -215,6 +316,12 @@ class JsonlAppender:
 
 
 def _repair_and_load(path: Path) -> list[dict]:
+    """Whole records of a resumable JSONL file; a torn last line is cut off and damaged lines are dropped.
+
+    A damaged line is one that is not a UTF-8 JSON object (garbage, zeroed blocks, two writes run together). When
+    damaged lines are not a small minority the file is not ours to repair (a wrong -o, a foreign file): a
+    one-line error then asks to move it away, and nothing is changed.
+    """
     if not path.exists():
         return []
     data = path.read_bytes()
@@ -223,14 +330,28 @@ def _repair_and_load(path: Path) -> list[dict]:
         with open(path, "r+b") as fh:
             fh.truncate(end)
         data = data[:end]
-    records = []
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+    records, keep, bad = [], [], []
+    for lineno, raw in enumerate(data.splitlines(keepends=True), start=1):
         if not raw.strip():
             continue
         try:
-            records.append(json.loads(raw))
+            record = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise UserError(f"{at(path, lineno)}: corrupt record in resumable output; move the file away") from None
+            record = None
+        if not isinstance(record, dict):
+            bad.append(lineno)
+            continue
+        records.append(record)
+        keep.append(raw)
+    if not bad:
+        return records
+    if not records or len(bad) > max(2, len(records) // 4):
+        raise UserError(f"{at(path, bad[0])}: {len(bad)} of {len(bad) + len(records)} lines are not JSON records; "
+                        "this is not a resumable output of codecurate: move the file away")  # fmt: skip
+    shown = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+    log.warning("%s: dropped %d damaged line(s) (line %s); their work is done again", path, len(bad), shown)
+    with atomic_write(path, "wb", what="the repaired file") as fh:
+        fh.writelines(keep)
     return records
 
 

@@ -20,6 +20,8 @@ from typing import Any
 
 from codecurate.config import from_dict, to_dict
 from codecurate.errors import UserError
+from codecurate.io import disk_error
+from codecurate.locks import output_lock
 from codecurate.manifest import is_up_to_date
 from codecurate.models import default_corpus
 
@@ -111,8 +113,19 @@ def plan(cfg: PipelineConfig) -> list[tuple[str, str, Any, Path, list[Path]]]:
 
 
 def run(cfg: PipelineConfig) -> dict[str, Any]:
+    """Run the planned stages under the run folder's lock (``<run_dir>.lock``): a second pipeline on the same
+    folder is refused at once, naming the holder; each stage also locks its own output, so a stage started by
+    hand on a file of this run folder is refused too."""
     run_dir = Path(cfg.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    with output_lock(run_dir):
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise disk_error(e, run_dir, "creating the run folder") from None
+        return _run_locked(cfg, run_dir)
+
+
+def _run_locked(cfg: PipelineConfig, run_dir: Path) -> dict[str, Any]:
     summary: dict[str, Any] = {"run_dir": str(run_dir), "stages": {}}
     for name, module, stage_cfg, output, inputs in plan(cfg):
         mod = importlib.import_module(module)
@@ -124,7 +137,8 @@ def run(cfg: PipelineConfig) -> dict[str, Any]:
             continue
         log.info("== %s -> %s", name, output)
         start = time.perf_counter()
-        stage_summary = mod.run(stage_cfg)
+        with output_lock(output):
+            stage_summary = mod.run(stage_cfg)
         summary["stages"][name] = f"done in {time.perf_counter() - start:.1f}s"
         summary[name] = _brief(stage_summary)
     dataset_dir = run_dir / "dataset"

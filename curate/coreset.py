@@ -22,6 +22,7 @@ import numpy as np
 from codecurate.config import to_dict
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, write_json, write_jsonl
+from codecurate.locks import output_lock
 from codecurate.manifest import write_manifest
 from codecurate.models import DEFAULT_ENCODER
 from codecurate.records import SEED_REQUIRED, seed_id
@@ -217,6 +218,12 @@ def _float_or_none(x: float) -> float | None:
 
 
 def run(cfg: CurateConfig) -> dict[str, Any]:
+    """The curate stage, under the lock of its output (one writer per output, also for library callers)."""
+    with output_lock(cfg.output):
+        return _run(cfg)
+
+
+def _run(cfg: CurateConfig) -> dict[str, Any]:
     timings = Timings()
     out = Path(cfg.output)
     if cfg.n < 1:

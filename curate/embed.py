@@ -4,7 +4,8 @@ Cache layout (one folder per encoder setting, so a different model, precision or
 
     <cache>/<key>/info.json            encoder, backend, max_seq_length, dim
     <cache>/<key>/<chunk>.npy          (m, d) float32, normalised rows
-    <cache>/<key>/<chunk>.keys.npy     (m, 16) uint8: sha256(text)[:16] of each row, written last (the commit mark)
+    <cache>/<key>/<chunk>.keys.npy     (m, 16) uint8: sha256(text)[:16] of each row, written last (the commit mark);
+                                   <chunk> is sha256 of these keys, so a damaged keys file is detected
 
 Texts are deduplicated by hash and the missing ones embedded in chunks of ``chunk_size``; each chunk is written
 atomically as soon as it is done. A killed run loses at most the chunk in flight, and the rerun forms the same
@@ -23,8 +24,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from codecurate.curate.shards import check_vectors
 from codecurate.errors import UserError
-from codecurate.io import atomic_write, sha256_text
+from codecurate.io import atomic_write, ensure_free_space, sha256_text
 from codecurate.models import cache_dir, cpu_has_bf16, resolve_encoder
 
 log = logging.getLogger(__name__)
@@ -98,35 +100,71 @@ def cache_key(encoder: str, backend: str, max_seq_length: int) -> str:
 
 
 class EmbeddingCache:
-    """Chunked on-disk store of text-hash -> vector for one encoder setting (see the module docstring)."""
+    """Chunked on-disk store of text-hash -> vector for one encoder setting (see the module docstring).
+
+    Every piece is checked when read: a keys file must load and hash to its chunk's name (the name is the digest
+    of the keys, recorded when the chunk was committed), and a vectors file must be a whole (rows, d) float32
+    matrix of unit rows (`shards.check_vectors`, run once per chunk a lookup uses). A damaged chunk is reported
+    in one line and deleted, and its texts count as misses, so they are embedded again.
+    """
 
     def __init__(self, root: str | os.PathLike, key: str, info: dict[str, Any]):
         self.dir = Path(root) / key
         self.info = info
         self.index: dict[bytes, tuple[Path, int]] = {}
+        self.rows: dict[Path, int] = {}
+        self.dim: int | None = None
         if self.dir.is_dir():
             for keys_file in sorted(self.dir.glob("*.keys.npy")):
-                emb_file = keys_file.with_name(keys_file.name[: -len(".keys.npy")] + ".npy")
+                name = keys_file.name[: -len(".keys.npy")]
+                emb_file = keys_file.with_name(name + ".npy")
                 if not emb_file.exists():
                     continue  # keys are written last, so this cannot happen unless files were removed by hand
-                keys = np.load(keys_file)
+                try:
+                    keys = np.load(keys_file)
+                except (OSError, ValueError, EOFError) as e:
+                    self.discard(emb_file, f"unreadable keys: {e}")
+                    continue
+                whole = keys.dtype == np.uint8 and keys.ndim == 2 and keys.shape[1] == 16
+                if not whole or hashlib.sha256(keys.tobytes()).hexdigest()[:24] != name:
+                    self.discard(emb_file, "keys do not match the chunk's digest")
+                    continue
+                self.rows[emb_file] = len(keys)
                 for row, k in enumerate(keys):
                     self.index[k.tobytes()] = (emb_file, row)
 
-    def lookup(self, digests: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Fill ``out[i]`` for every cached digest; return the boolean mask of hits."""
-        hit = np.zeros(len(digests), dtype=bool)
+    def discard(self, emb_file: Path, problem: str) -> None:
+        """Report and delete a damaged chunk; its texts become misses."""
+        log.warning("%s: damaged cache chunk (%s); deleted, its texts are embedded again", emb_file, problem)
+        for f in (emb_file, emb_file.with_name(emb_file.name[: -len(".npy")] + ".keys.npy")):
+            f.unlink(missing_ok=True)
+        self.rows.pop(emb_file, None)
+        self.index = {k: v for k, v in self.index.items() if v[0] != emb_file}
+
+    def lookup(self, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(hit mask, (len(digests), d) vectors with the hits filled)``; vectors is None when nothing hit."""
         by_file: dict[Path, list[tuple[int, int]]] = {}
         for i, d in enumerate(digests):
             where = self.index.get(d.tobytes())
             if where is not None:
                 by_file.setdefault(where[0], []).append((i, where[1]))
-                hit[i] = True
+        for path in list(by_file):
+            problem = check_vectors(path, self.rows[path], self.dim)
+            if problem is not None:
+                self.discard(path, problem)
+                del by_file[path]
+            elif self.dim is None:
+                self.dim = int(np.load(path, mmap_mode="r").shape[1])
+        hit = np.zeros(len(digests), dtype=bool)
+        if not by_file:
+            return hit, None
+        out = np.zeros((len(digests), self.dim), dtype=np.float32)
         for path, pairs in by_file.items():
             arr = np.load(path, mmap_mode="r")
             dst, src = np.array(pairs).T
             out[dst] = arr[src]
-        return hit
+            hit[dst] = True
+        return hit, out
 
     def add(self, digests: np.ndarray, emb: np.ndarray) -> None:
         """Write one chunk atomically: vectors first, then the keys that make it visible."""
@@ -136,10 +174,11 @@ class EmbeddingCache:
             with atomic_write(info_path) as fh:
                 json.dump(self.info, fh)
         name = hashlib.sha256(digests.tobytes()).hexdigest()[:24]
-        with atomic_write(self.dir / f"{name}.npy", "wb") as fh:
+        with atomic_write(self.dir / f"{name}.npy", "wb", what="an embedding cache chunk") as fh:
             np.save(fh, emb.astype(np.float32))
-        with atomic_write(self.dir / f"{name}.keys.npy", "wb") as fh:
+        with atomic_write(self.dir / f"{name}.keys.npy", "wb", what="an embedding cache chunk's keys") as fh:
             np.save(fh, digests)
+        self.rows[self.dir / f"{name}.npy"] = len(digests)
         for row, k in enumerate(digests):
             self.index[k.tobytes()] = (self.dir / f"{name}.npy", row)
 
@@ -177,9 +216,7 @@ def embed_texts(
     uemb: np.ndarray | None = None
     hit = np.zeros(len(order), dtype=bool)
     if use_cache and store.index:
-        dim = int(np.load(next(iter(store.index.values()))[0], mmap_mode="r").shape[1])
-        uemb = np.zeros((len(order), dim), dtype=np.float32)
-        hit = store.lookup(udig, uemb)
+        hit, uemb = store.lookup(udig)
     missing = np.flatnonzero(~hit)
     if len(missing):
         model = load_encoder(encoder, backend, device, max_seq_length)
@@ -189,6 +226,9 @@ def embed_texts(
                 emb = encode(model, [texts[order[i]] for i in part], batch_size)
                 if uemb is None:
                     uemb = np.zeros((len(order), emb.shape[1]), dtype=np.float32)
+                if use_cache and s == 0:  # d is known now: the chunks still to write must fit
+                    need = 4 * emb.shape[1] * (len(missing) - len(part)) + 4096 * (len(missing) // chunk_size + 1)
+                    ensure_free_space(store.dir, need, f"{len(missing) - len(part)} more cached embeddings")
                 uemb[part] = emb
                 if use_cache:
                     store.add(udig[part], emb)

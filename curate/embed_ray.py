@@ -20,6 +20,7 @@ import numpy as np
 
 from codecurate.curate import shards
 from codecurate.curate.embed import encode, load_encoder, resolve_backend, text_digests
+from codecurate.io import ensure_free_space
 from codecurate.raycluster import connect
 
 log = logging.getLogger(__name__)
@@ -72,19 +73,20 @@ def embed_shards_ray(
     settings = {"encoder": encoder, "backend": backend, "max_seq_length": max_seq_length}
     digests = text_digests(texts)
     bounds = shards.shard_bounds(len(texts), shard_rows)
+    index = shards.read_index(folder)
+    # Nothing to do when every shard's keys match and the matrix is whole: then only the matrix, which selection
+    # reads anyway, is checked row by row (the shards only by header and length).
+    done = shards.finished_shards(folder, digests, shard_rows, settings, verify=False)
+    if all(done) and index and index.get("complete") and (folder / shards.MATRIX).is_file():
+        problem = shards.check_vectors(folder / shards.MATRIX, len(texts), index.get("dim"))
+        if problem is None:
+            stats = _stats(len(texts), bounds, [], backend, device, folder)
+            return np.load(folder / shards.MATRIX, mmap_mode="r"), stats
+        log.warning("%s: damaged matrix (%s); rebuilt from the shards", folder / shards.MATRIX, problem)
+        (folder / shards.MATRIX).unlink()
     done = shards.finished_shards(folder, digests, shard_rows, settings)
     pending = [i for i, ok in enumerate(done) if not ok]
-    stats: dict[str, Any] = {
-        "embedded": sum(bounds[i][1] - bounds[i][0] for i in pending), "cached": 0, "shards": len(bounds),
-        "shards_reused": len(bounds) - len(pending), "backend": backend, "device": device,
-        "embeddings_dir": str(folder),
-    }  # fmt: skip
-    stats["cached"] = len(texts) - stats["embedded"]
-    index = shards.read_index(folder)
-    if not pending and index and index.get("complete") and (folder / shards.MATRIX).is_file():
-        X = np.load(folder / shards.MATRIX, mmap_mode="r")
-        if X.shape[0] == len(texts):
-            return X, stats
+    stats = _stats(len(texts), bounds, pending, backend, device, folder)
     folder.mkdir(parents=True, exist_ok=True)
     shards.discard_stale(folder, settings, shard_rows)
     dim = index.get("dim") if index and not pending else None
@@ -95,9 +97,17 @@ def embed_shards_ray(
     if dim is None:  # every shard reused but the matrix or index is missing: read d from a shard
         dim = int(np.load(folder / f"{shards.shard_name(0)}.npy", mmap_mode="r").shape[1])
     index = shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
-    shards.assemble(folder, index)
+    shards.assemble(folder, index, verify=False)  # reused shards were checked above, the others just written
     shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=True)
     return np.load(folder / shards.MATRIX, mmap_mode="r"), stats
+
+
+def _stats(rows: int, bounds: list[tuple[int, int]], pending: list[int], backend: str, device: str,
+           folder: Path) -> dict[str, Any]:  # fmt: skip
+    embedded = sum(bounds[i][1] - bounds[i][0] for i in pending)
+    return {"embedded": embedded, "cached": rows - embedded, "shards": len(bounds),
+            "shards_reused": len(bounds) - len(pending), "backend": backend, "device": device,
+            "embeddings_dir": str(folder)}  # fmt: skip
 
 
 def _run_actors(
@@ -133,7 +143,10 @@ def _run_actors(
     with tqdm(total=sum(bounds[i][1] - bounds[i][0] for i in pending), desc="embed (ray)", unit="text") as bar:
         for batch in out.iter_batches(batch_size=None, batch_format="numpy"):
             rows, emb = batch["row"], np.asarray(batch["emb"], dtype=np.float32)
-            dim = emb.shape[1]
+            if not dim:  # d is known from the first vectors: the pending shards plus the matrix must fit
+                dim = emb.shape[1]
+                need = 4 * dim * (bar.total + bounds[-1][1])
+                ensure_free_space(folder, need, f"{bar.total} embedding rows and the {bounds[-1][1]}-row matrix")
             # Rows arrive in input order (preserve_order); a shard is written once its last row is in.
             while len(rows):
                 s, e = bounds[shard]
