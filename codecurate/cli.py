@@ -7,6 +7,7 @@ imported, so ``codecurate --help`` is instant and heavy libraries load only when
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -17,6 +18,8 @@ from typing import Any
 from codecurate import __version__
 from codecurate.config import add_dataclass_arguments, parse
 from codecurate.errors import UserError
+from codecurate.io import DiskError, disk_error
+from codecurate.locks import output_lock
 
 # stage -> (module, config class, one-line help). A literal dict: the whole CLI at a glance.
 STAGES: dict[str, tuple[str, str, str]] = {
@@ -100,12 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.quiet, args.verbose)
     module, cls_name, _ = STAGES[args.stage]
     mod = importlib.import_module(module)
+    target = None
     try:
         cfg = parse(getattr(mod, cls_name), args, section=args.stage)
         start = time.perf_counter()
-        summary = mod.run(cfg)
+        # One writer per output: a second run on the same output is refused here, naming the holder.
+        target = getattr(cfg, "output", None)
+        with output_lock(target) if target else contextlib.nullcontext():
+            summary = mod.run(cfg)
     except UserError as e:
         print(f"codecurate {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full, read-only or forbidden place, wherever it surfaced: one line, no traceback
+        fault = disk_error(e, target or ".", f"running {args.stage} (output {target})")
+        if not isinstance(fault, DiskError):
+            raise
+        print(f"codecurate {args.stage}: error: {fault}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"codecurate {args.stage}: interrupted; rerun the same command to resume", file=sys.stderr)
