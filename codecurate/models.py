@@ -75,8 +75,12 @@ def resolve_llm(name: str) -> str:
     if name != DEFAULT_LLM:
         return name
     target = cache_dir() / "smollm2-135m-instruct"
-    if (target / "config.json").exists():
-        return str(target)
+    if target.exists():
+        problem = converted_model_problem(target)
+        if problem is None:
+            return str(target)
+        log.warning("%s: damaged model cache (%s); deleted, converting again", target, problem)
+        shutil.rmtree(target, ignore_errors=True)
     gguf = smollm2_gguf()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
@@ -90,6 +94,10 @@ def resolve_llm(name: str) -> str:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     target.parent.mkdir(parents=True, exist_ok=True)
+    from codecurate.io import ensure_free_space
+
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    ensure_free_space(target.parent, weights + (64 << 20), "the converted SmolLM2 model (weights + tokenizer)")
     tmp = Path(tempfile.mkdtemp(prefix=".smollm2-", dir=target.parent))
     try:
         model.save_pretrained(tmp)
@@ -102,3 +110,37 @@ def resolve_llm(name: str) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
+
+
+def converted_model_problem(folder: Path) -> str | None:
+    """Why a converted model folder cannot be trusted, or None: ``config.json`` must parse, a tokenizer must be
+    there, and every ``*.safetensors`` file must be exactly as long as its header says (a truncated or padded
+    copy fails). Reads only headers, so it costs milliseconds."""
+    import json
+    import struct
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return f"config.json: {e}"
+    if not isinstance(config, dict):
+        return "config.json is not an object"
+    if not (folder / "tokenizer_config.json").is_file():
+        return "no tokenizer_config.json"
+    weights = sorted(folder.glob("*.safetensors"))
+    if not weights:
+        return "no .safetensors weights"
+    for path in weights:
+        try:
+            with open(path, "rb") as fh:
+                (n,) = struct.unpack("<Q", fh.read(8))
+                size = path.stat().st_size
+                if n > size:
+                    return f"{path.name}: header length {n} beyond the file's {size} bytes"
+                header = json.loads(fh.read(n))
+            end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as e:
+            return f"{path.name}: unreadable header ({e})"
+        if 8 + n + end != size:
+            return f"{path.name}: {size} bytes, its header says {8 + n + end}"
+    return None
