@@ -20,6 +20,7 @@ DEFAULT_TEMPLATES = Path(__file__).parent / "prompts" / "tasks.yaml"
 DISPLAY = {
     "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript", "java": "Java", "go": "Go",
     "cpp": "C++", "c": "C", "rust": "Rust", "ruby": "Ruby", "php": "PHP", "csharp": "C#", "shell": "Bash",
+    "ocaml": "OCaml",
 }  # fmt: skip
 
 
