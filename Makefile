@@ -6,7 +6,7 @@ STAMP := $(VENV)/.setup-done
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup test test-fast demo bench lint clean
+.PHONY: setup test test-fast demo bench lint clean toolchains
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ bench: setup
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/llm_precision.py
 	$(BIN)/python bench/ray_embedding.py
+
+# The language runtimes the sandbox runs (Debian packages, as root; only what is missing): see .ci/toolchains.
+toolchains:
+	bash .ci/toolchains
 
 lint: setup
 	$(BIN)/ruff check .

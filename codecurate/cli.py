@@ -55,6 +55,8 @@ def make_parser(stage: str | None = None) -> argparse.ArgumentParser:
         group.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors and summary")
         group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
         add_dataclass_arguments(sp, getattr(mod, cls_name))
+    # Not a stage: handled in main() before the stage dispatch; listed here so --help shows it.
+    sub.add_parser("languages", help="each language the sandbox runs: runtime path and version, or what is missing")
     return parser
 
 
@@ -86,6 +88,10 @@ def setup_logging(quiet: bool, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     stage = _chosen_stage(argv)
+    if stage == "languages":
+        from codecurate.execute.doctor import main as languages_main
+
+        return languages_main(argv[argv.index("languages") + 1 :])
     if "-q" in argv or "--quiet" in argv:
         # tqdm reads TQDM_* overrides when it is imported, which loading a stage may do: set it first.
         os.environ["TQDM_DISABLE"] = "1"

@@ -6,6 +6,7 @@ printing a mark with another token, or failing a test must all fail."""
 from __future__ import annotations
 
 import pytest
+from runtimes import require_runtime
 
 from codecurate.execute.harness import (
     build_test_program,
@@ -59,6 +60,7 @@ def test_every_harness_language_has_a_program_here():
 
 @pytest.mark.parametrize("language", sorted(PROGRAMS))
 def test_harness_passes_only_when_the_tests_finished(language):
+    require_runtime(language)
     right, exits_in_call, exits_at_top, printer = PROGRAMS[language]
     tests = TESTS if language == "python" else translate_tests(TESTS, "inc", language)
     fake = mark_line(new_token()) + " 2/2"  # a well-formed mark with some other run's token
@@ -101,6 +103,7 @@ NATIVE = {
 
 @pytest.mark.parametrize("language", sorted(NATIVE))
 def test_end_mark_after_a_benchmarks_own_tests(language):
+    require_runtime(language)
     right, _, exits_at_top, _ = PROGRAMS[language]
     good, bad = (t.replace("{ff}", fail_fast(language)) for t in NATIVE[language])
     lang_line = "#lang racket\n" if language == "racket" else ""
@@ -117,6 +120,7 @@ def test_end_mark_after_a_benchmarks_own_tests(language):
 
 def test_rackunit_without_fail_fast_would_pass_a_failing_check():
     """Why fail_fast exists: a failing rackunit check outside a test-case only prints."""
+    require_runtime("racket")
     token = new_token()
     program = "#lang racket\n(require rackunit)\n(check-equal? 1 2)\n" + end_mark("racket", token)
     result = _run([(program, "racket")])[0]
@@ -151,6 +155,7 @@ WRAPPED = {
 
 @pytest.mark.parametrize("language", sorted(WRAPPED))
 def test_mark_statement_in_a_wrapped_main(language):
+    require_runtime(language)
     template, bodies = WRAPPED[language]
     with pytest.raises(ValueError, match="mark_statement"):
         end_mark(language, new_token())

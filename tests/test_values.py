@@ -8,6 +8,7 @@ dicts, tuples, bools)."""
 from __future__ import annotations
 
 import pytest
+from runtimes import require_runtime
 
 from codecurate.execute.harness import build_test_program, new_token, read_verdict
 from codecurate.execute.sandbox import Limits, execute_many
@@ -124,6 +125,7 @@ def _program(language: str, wrong: str | None) -> tuple[str, list[str]]:
 
 @pytest.mark.parametrize("language", sorted(IMPLS))
 def test_right_translation_passes_and_each_wrong_one_fails(language):
+    require_runtime(language)
     variants = [None, *SEED_TESTS]  # all right, then one wrong function at a time
     jobs, tokens, totals = [], [], []
     for wrong in variants:
@@ -198,6 +200,7 @@ def test_ambiguous_or_unfaithful_values_are_untranslatable():
 
 def test_r_equality_is_faithful_to_python():
     """R has vectors and lists, integers and doubles, and names: the helper equates what Python's == equates."""
+    require_runtime("r")
     cases = [  # (R expression returned, Python expected, equal?)
         ("c(1L, 2L)", [1, 2], True),  # integer vector vs Python ints written as doubles
         ("list(1, 2)", [1, 2], True),  # a list where a vector was written
@@ -237,6 +240,8 @@ def test_r_equality_is_faithful_to_python():
 
 def test_floats_round_trip_exactly_in_every_language():
     """A float literal must read back as the same double; checked with values whose shortest repr has 17 digits."""
+    for language in ("javascript", "lua", "ocaml", "r", "racket"):
+        require_runtime(language)
     values = [0.1 + 0.2, 1 / 3, -2.5e-300, 1.7976931348623157e308, 5e-324, 123456789.12345679, 2.0**60]
     programs = {  # f(i) returns the i-th value, read from its literal in the language
         "javascript": lambda lits: f"function f(i) {{ return [{', '.join(lits)}][i]; }}",

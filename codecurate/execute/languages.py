@@ -203,7 +203,7 @@ LANGUAGES: dict[str, Language] = {
             "g++",
             ("g++", "-std=c++17", "-o", "main", "{file}"),
             ("std::bad_alloc",),
-            ("c++", "cc", "cxx"),
+            ("c++", "cxx"),
             version=("g++", "--version"),
             missing="Debian: g++ (make toolchains)",
         ),
