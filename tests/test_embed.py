@@ -89,3 +89,69 @@ def test_real_minilm_cached_equals_fresh(tmp_path: Path) -> None:
     assert st2["embedded"] == 0 and np.array_equal(X, Y)
     sims = X @ X.T
     assert sims[0, 1] > sims[0, 2]  # add/sub are closer to each other than to a class
+
+
+@pytest.mark.parametrize("damage", ["truncate vectors", "zero vectors", "truncate keys", "empty keys"])
+def test_damaged_chunk_is_reported_deleted_and_embedded_again(
+    tmp_path: Path, fake: FakeEncoder, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    texts = [f"t{i}" for i in range(6)]
+    X, st = embed_texts(texts, backend="fp32", device="cpu", cache=tmp_path, chunk_size=2)
+    keys = sorted(Path(st["cache_dir"]).glob("*.keys.npy"))[1]
+    vecs = keys.with_name(keys.name.replace(".keys.npy", ".npy"))
+    if damage == "truncate vectors":  # a partial copy between machines
+        vecs.write_bytes(vecs.read_bytes()[:-20])
+    elif damage == "zero vectors":  # same size, data gone (a crash before the blocks reached the disk)
+        data = vecs.read_bytes()
+        vecs.write_bytes(data[:128] + bytes(len(data) - 128))
+    elif damage == "truncate keys":
+        keys.write_bytes(keys.read_bytes()[:100])
+    else:
+        keys.write_bytes(b"")
+    fake.seen.clear()
+    with caplog.at_level("WARNING"):
+        Y, st2 = embed_texts(texts, backend="fp32", device="cpu", cache=tmp_path, chunk_size=2)
+    assert len(fake.seen) == 2 and st2["embedded"] == 2 and st2["cached"] == 4
+    assert np.array_equal(X, Y)
+    warned = [m for m in caplog.messages if "damaged cache chunk" in m]
+    assert len(warned) == 1 and str(vecs) in warned[0]
+    # Healed: a third run embeds nothing and warns about nothing.
+    fake.seen.clear()
+    caplog.clear()
+    Z, st3 = embed_texts(texts, backend="fp32", device="cpu", cache=tmp_path, chunk_size=2)
+    assert st3["embedded"] == 0 and np.array_equal(X, Z) and not caplog.messages
+
+
+def test_shards_heal_a_damaged_shard_and_matrix(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from codecurate.curate import shards
+
+    texts = [f"t{i}" for i in range(10)]
+    digests = embed.text_digests(texts)
+    X = np.random.default_rng(0).standard_normal((10, 8)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    settings = {"encoder": "e", "backend": "fp32", "max_seq_length": 0}
+    for i, (s, e) in enumerate(shards.shard_bounds(10, 4)):
+        shards.write_shard(tmp_path, i, X[s:e], digests[s:e])
+    index = shards.write_index(tmp_path, settings, 10, 4, 8, complete=True)
+    shards.assemble(tmp_path, index)
+    assert shards.finished_shards(tmp_path, digests, 4, settings) == [True, True, True]
+
+    shard1 = tmp_path / "shard-00001.npy"
+    shard1.write_bytes(shard1.read_bytes()[:-4])  # truncated
+    matrix = tmp_path / "embeddings.npy"
+    matrix.write_bytes(matrix.read_bytes()[:-8])
+    with caplog.at_level("WARNING"):
+        assert shards.finished_shards(tmp_path, digests, 4, settings) == [True, False, True]
+    assert not shard1.exists() and not (tmp_path / "shard-00001.keys.npy").exists()
+    assert any("damaged shard" in m and str(shard1) in m for m in caplog.messages)
+    shards.write_shard(tmp_path, 1, X[4:8], digests[4:8])  # what the rerun does for the missing shard
+    assert np.array_equal(shards.open_shards(tmp_path), X)  # the damaged matrix is rebuilt from the shards
+    assert any("damaged matrix" in m for m in caplog.messages)
+
+    # Same size, rows zeroed: caught by the row check, and open_shards refuses to build from it in one line.
+    data = shard1.read_bytes()
+    shard1.write_bytes(data[:128] + bytes(len(data) - 128))
+    matrix.unlink()
+    with pytest.raises(embed.UserError, match=r"shard-00001\.npy: damaged shard \(row 0 is not a unit vector"):
+        shards.open_shards(tmp_path)
+    assert not matrix.exists() and not list(tmp_path.glob(".*.tmp"))
