@@ -84,6 +84,9 @@ def plan_items(
     make_bug: Any = None,
 ) -> Plan:
     """Draw `tasks_per_seed` distinct tasks per seed by `mix`. `make_bug(code, language, rng)` -> (op, buggy)."""
+    from codecurate.generate.validate import expand_targets
+
+    translate_to = expand_targets(translate_to)  # "auto": the languages whose answers can be validated here
     plan = Plan()
     for sid, seed in seeds:
         if not str(seed.get("code") or "").strip() or not seed.get("language"):

@@ -282,13 +282,9 @@ def translate_targets(cfg: GenerateConfig) -> list[str]:
     With ``--validate`` such a target's translations all land in the unvalidated file, so saying it at start-up
     spares a user a run that writes nothing they asked for.
     """
-    from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, validatable_languages
+    from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, expand_targets
 
-    targets: list[str] = []
-    for name in cfg.translate_to:
-        for lang in validatable_languages() if name == "auto" else [name]:
-            if lang not in targets:
-                targets.append(lang)
+    targets = expand_targets(cfg.translate_to)
     if "auto" in cfg.translate_to:
         log.info("translate targets (auto: validatable here): %s", ", ".join(targets) or "none")
     say = log.warning if cfg.validate else log.info

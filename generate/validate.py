@@ -82,6 +82,16 @@ def validatable_languages() -> list[str]:
     return [name for name in sorted(LANGUAGES) if cannot_validate(name) is None]
 
 
+def expand_targets(names: list[str]) -> list[str]:
+    """Translate targets with ``auto`` replaced by ``validatable_languages()``, each once, in order."""
+    out: list[str] = []
+    for name in names:
+        for lang in validatable_languages() if name == "auto" else [name]:
+            if lang not in out:
+                out.append(lang)
+    return out
+
+
 def _unvalidated(language: str, reason: str, detail: str = "") -> dict:
     return {
         "status": "unvalidated", "language": language, "reason": reason,
