@@ -8,8 +8,8 @@ and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(Judge
 model replica. A worker builds its backends once, then judges each batch to completion (generate, parse, rules,
 discriminator, validation, retries up to ``--max-attempts``) and returns every finished try, every memory entry
 and its token counts as rows (accepted, rejected and unvalidated tries under their sink's name). The driver
-writes rows as they stream in, so a crash loses only in-flight batches
-and a rerun skips the finished (seed, task) keys exactly as a local run does.
+writes rows as they stream in, so a crash loses only in-flight batches and a rerun skips the finished
+(seed, task) keys exactly as a local run does.
 
 Few-shot memory is per worker: each starts from the driver's pools as they were when the job started and then
 learns only from its own batches (the driver's memory folder still gets every entry).
@@ -195,6 +195,7 @@ def run_on_ray(
         },
         **args,
     )
+    done: set[tuple[str, str]] = set()
     with timings("ray"), tqdm(total=len(todo), desc="generate (ray)", unit="item") as bar:
         try:
             for row in ds.iter_rows():
@@ -208,7 +209,10 @@ def run_on_ray(
                 else:
                     sinks = {"accepted": accepted, "unvalidated": unvalidated or rejected}
                     sinks.get(kind, rejected).write(data)
-                    bar.update(int(data["verdict"] == "accept" or data["attempt"] >= cfg.max_attempts))
+                    item = (data["seed_id"], data["task"])  # several sampled candidates finish one item once
+                    if item not in done and (data["verdict"] == "accept" or data["attempt"] >= cfg.max_attempts):
+                        done.add(item)
+                        bar.update(1)
         except Exception as e:
             if (err := _user_error(e)) is e:
                 raise

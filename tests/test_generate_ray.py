@@ -113,6 +113,19 @@ def test_ray_gives_the_same_records_as_local(tmp_path, ray):
 
 
 @pytest.mark.slow
+def test_ray_holds_back_unvalidated_examples_as_local_does(tmp_path, ray):
+    # The script writes no seed tests, so with --validate every code example is unvalidated (no_tests).
+    local = cfg_for(tmp_path / "local", validate=True)
+    run(local, Scripted())
+    remote = cfg_for(tmp_path / "ray", executor="ray", validate=True)
+    run(remote, Scripted())
+    held = [sorted(lines(Path(c.output).with_name("inst.unvalidated.jsonl")), key=key) for c in (local, remote)]
+    assert held[0] == held[1] and held[0]
+    assert {r["validation"]["reason"] for r in held[0]} == {"no_tests"}
+    assert {r["task"] for r in lines(Path(remote.output))} <= {"summarize"}
+
+
+@pytest.mark.slow
 def test_ray_resumes_after_losing_half_the_output(tmp_path, ray):
     cfg = cfg_for(tmp_path, executor="ray")
     run(cfg, Scripted())
