@@ -25,6 +25,8 @@ from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.compare import compare, format_table
 from codecurate.eval.passk import DEFAULT_KS, estimate
+from codecurate.execute.harness import new_token, read_verdict
+from codecurate.execute.sandbox import Limits, execute_many
 from codecurate.io import JsonlAppender, sha256_text, write_json
 from codecurate.manifest import write_manifest
 from codecurate.timer import Timings
@@ -69,10 +71,6 @@ class EvalConfig:
 
 def execute_programs(jobs: list[tuple[str, str]], timeout: float, memory_mb: int, workers: int | None) -> list:
     """The one place eval runs code: through the sandbox (model output is untrusted)."""
-    try:
-        from codecurate.execute.sandbox import Limits, execute_many
-    except ImportError as e:
-        raise UserError(f"the sandbox (codecurate.execute.sandbox) is not available: {e}") from None
     return execute_many(jobs, limits=Limits(timeout_s=timeout, memory_mb=memory_mb), workers=workers)
 
 
@@ -94,9 +92,13 @@ def evaluate_completions(
 
 
 def _judge(bench, items, timeout, memory_mb, workers) -> list[dict]:
-    """items: (doc, sample, completion, generation error). Returns result records in the same order."""
+    """items: (doc, sample, completion, generation error). Returns result records in the same order.
+
+    Each program gets a fresh token and prints it only after its benchmark's tests finished; a sample passes only
+    when the run exited 0 *and* printed that mark (``read_verdict``), so exiting early is a failure.
+    """
     results: list[dict] = []
-    jobs, slots = [], []
+    jobs, slots, tokens = [], [], []
     for doc, i, completion, gen_error in items:
         rec = {"benchmark": bench.spec, "task_id": doc["task_id"], "sample": i, "completion": completion}
         if gen_error:
@@ -105,11 +107,14 @@ def _judge(bench, items, timeout, memory_mb, workers) -> list[dict]:
             rec.update(status="empty", error="model produced no code")
         else:
             slots.append(len(results))
-            jobs.append(bench.module.program(doc, completion))
+            tokens.append(new_token())
+            jobs.append(bench.module.program(doc, completion, tokens[-1]))
         results.append(rec)
-    for slot, res in zip(slots, execute_programs(jobs, timeout, memory_mb, workers) if jobs else [], strict=True):
-        detail = res.detail or (res.stderr or "")[-500:]
-        results[slot].update(status=res.status, error=None if res.status == "pass" else detail)
+    runs = execute_programs(jobs, timeout, memory_mb, workers) if jobs else []
+    for slot, token, res in zip(slots, tokens, runs, strict=True):
+        verdict = read_verdict(res, token)
+        detail = verdict.detail or res.detail or (res.stderr or "")[-500:]
+        results[slot].update(status=verdict.status, error=None if verdict.status == "pass" else detail)
     for rec in results:
         rec.setdefault("error", None)
     return results
@@ -258,6 +263,14 @@ def run(cfg: EvalConfig, backend=None) -> dict:
     if cfg.temperature == 0 and cfg.n > 1 and cfg.backend != "canonical":
         log.warning("n=%d samples at temperature 0 are identical: pass@k>1 will equal pass@1", cfg.n)
     benches = [benchmarks.get(s) for s in dict.fromkeys(specs)]
+    if cfg.backend == "canonical" and backend is None:
+        for bench in benches:
+            if not hasattr(bench.module, "canonical"):
+                with_refs = ", ".join(n for n in benchmarks.REGISTRY if hasattr(benchmarks.get(n).module, "canonical"))
+                raise UserError(
+                    f"{bench.spec}: no reference solutions, so --backend canonical cannot score it "
+                    f"(benchmarks with references: {with_refs})"
+                )
     out = Path(cfg.output)
     samples_path = out / "samples.jsonl"
     model_id = "canonical" if cfg.backend == "canonical" and backend is None else cfg.model

@@ -1,7 +1,9 @@
 import json
+from pathlib import Path
 
 import pytest
 
+from codecurate.benchmarks import BUNDLED, MULTIPLE_BUNDLED, MULTIPLE_SIZES, data_root
 from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.benchmarks import common
@@ -65,10 +67,11 @@ def test_truncate_at_earliest_stop_word():
 def test_humaneval_program_accepts_body_or_full_function():
     doc = benchmarks.get("humaneval").load()[0]
     mod = benchmarks.get("humaneval").module
-    body, _ = mod.program(doc, doc["canonical_solution"])
-    assert body.startswith(doc["prompt"]) and body.rstrip().endswith("check(has_close_elements)")
+    body, _ = mod.program(doc, doc["canonical_solution"], "t0")
+    assert body.startswith(doc["prompt"]) and "check(has_close_elements)\n" in body
+    assert body.rstrip().endswith("print('\\n__codecurate_done__ t0', flush=True)")
     full_fn = "def has_close_elements(numbers, threshold):\n    return False\n"
-    prog, lang = mod.program(doc, full_fn)
+    prog, lang = mod.program(doc, full_fn, "t0")
     assert lang == "python" and prog.startswith("from typing import List") and doc["prompt"] not in prog
     chat = mod.extract(doc, f"Sure!\n```python\n{full_fn}```\nThis works.", "chat")
     assert chat == full_fn
@@ -85,7 +88,7 @@ def test_mbpp_variants_sizes(shared_data):
 def test_humanevalpack_js_tests_throw_on_failure(shared_data):
     bench = benchmarks.get("humanevalpack-fix:js")
     doc = bench.load(shared_data)[0]
-    prog, lang = bench.module.program(doc, doc["declaration"] + doc["buggy_solution"])
+    prog, lang = bench.module.program(doc, doc["declaration"] + doc["buggy_solution"], "t0")
     assert lang == "javascript" and "console.assert(" not in prog and "require('node:assert')" in prog
     assert "Fix bugs in hasCloseElements" in bench.module.instruction(doc)
 
@@ -105,5 +108,101 @@ def test_multiple_program_and_stop_tokens(shared_data):
     doc = bench.load(shared_data)[0]
     completion = bench.module.extract(doc, "    return #string\nend\n\nlocal x = 1", "completion")
     assert completion == "    return #string\nend"
-    prog, lang = bench.module.program(doc, completion)
-    assert lang == "lua" and prog.startswith(doc["prompt"]) and doc["tests"] in prog
+    prog, lang = bench.module.program(doc, completion, "t0")
+    assert lang == "lua" and prog.startswith(doc["prompt"]) and "lu.LuaUnit.run()" in prog
+    assert "os.exit(lu.LuaUnit.run())" not in prog  # it would exit before the end mark
+
+
+# Offline: every benchmark loads from the bundled data/ with no --data-dir and no network (HF_HUB_OFFLINE is set
+# in conftest), with its published problem count.
+@pytest.mark.parametrize(
+    ("spec", "count"),
+    [
+        ("humaneval", 164),
+        ("mbpp", 257),
+        ("mbpp:full", 500),
+        *((f"humanevalpack-fix:{lang}", 164) for lang in ("python", "js", "java", "go", "cpp", "rust")),
+        ("humanevalpack-explain:go", 164),
+        *((f"multipl-e:{code}", n) for code, n in sorted(MULTIPLE_SIZES.items()) if code in MULTIPLE_BUNDLED),
+    ],
+)
+def test_benchmarks_load_offline_from_bundled_data(spec, count, monkeypatch):
+    import datasets
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: pytest.fail("must not use the Hub"))
+    docs = benchmarks.get(spec).load()
+    assert len(docs) == count and len({d["task_id"] for d in docs}) == count
+
+
+def test_published_counts_match_the_multiple_table():
+    from codecurate.eval.benchmarks import multiple
+
+    assert multiple.EXPECTED_SIZES["lua"] == 161 and multiple.EXPECTED_SIZES["go"] == 154
+    for code in MULTIPLE_BUNDLED:
+        assert BUNDLED[f"multipl-e:{code}"].count == MULTIPLE_SIZES[code]
+
+
+def test_data_dir_still_overrides_the_bundled_copy(tmp_path):
+    rows = [{"name": f"t{i}", "prompt": "p", "tests": "t"} for i in range(161)]
+    (tmp_path / "humaneval-lua.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    docs = benchmarks.get("multipl-e:lua").load(tmp_path)
+    assert [d["task_id"] for d in docs][:2] == ["t0", "t1"]
+
+
+def test_unbundled_multiple_language_offline_is_one_line_error(monkeypatch):
+    import datasets
+
+    def offline(*a, **k):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(UserError, match=r"multipl-e:ml: not bundled .* --data-dir"):
+        benchmarks.get("multipl-e:ml").load()
+
+
+def test_every_data_folder_has_source_and_licence():
+    from codecurate.benchmarks import data_root
+
+    folders = [p for p in data_root().iterdir() if p.is_dir()]
+    assert {p.name for p in folders} >= {"mbpp", "humanevalpack", "multipl_e_humaneval", "codesearchnet_tiny"}
+    for folder in folders:
+        assert (folder / "SOURCE.txt").is_file() and (folder / "LICENSE").is_file(), folder
+    assert "training data" in (data_root() / "multipl_e_humaneval" / "SOURCE.txt").read_text().splitlines()[0].lower()
+    total = sum(p.stat().st_size for p in data_root().rglob("*") if p.is_file())
+    assert total < 3_000_000  # a few MB in all
+
+
+def test_data_is_found_in_a_non_editable_install(tmp_path):
+    """`pip install` without -e puts data/ at codecurate/data: the loader finds it there (no source checkout)."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+
+    import codecurate
+
+    site = tmp_path / "site"
+    shutil.copytree(Path(codecurate.__file__).parent, site / "codecurate")
+    shutil.copytree(data_root(), site / "codecurate" / "data")  # where package-dir puts it
+    code = (
+        "from codecurate.benchmarks import data_root, load_bundled\n"
+        "print(data_root())\nprint(len(load_bundled('mbpp:full')[0]))"
+    )
+    env = {"PYTHONPATH": f"{site}:{sysconfig.get_paths()['purelib']}", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(site / "codecurate" / "data"), "500"]
+
+
+def test_pyproject_ships_every_data_file():
+    """The package-data globs cover every file in data/, so a wheel carries them all."""
+    import fnmatch
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"]["codecurate.data"] == "data" and "codecurate.data" in config["packages"]
+    globs = config["package-data"]["codecurate.data"]
+    for path in data_root().rglob("*"):
+        if path.is_file():
+            rel = path.relative_to(data_root()).as_posix()
+            assert any(fnmatch.fnmatch(rel, g) for g in globs), rel

@@ -8,8 +8,6 @@ from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, evaluate_completions, run
 from codecurate.generate.backends.base import FunctionBackend
 
-pytest.importorskip("codecurate.execute.sandbox")
-
 
 def read_samples(out):
     return [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
@@ -26,10 +24,10 @@ def test_canonical_solutions_pass_all_of_humaneval(tmp_path):
 
 
 @pytest.mark.slow
-def test_canonical_solutions_pass_all_of_mbpp(shared_data):
+def test_canonical_solutions_pass_all_of_mbpp():
     for spec, size in (("mbpp", 257), ("mbpp:full", 500)):
         bench = benchmarks.get(spec)
-        docs = bench.load(shared_data)
+        docs = bench.load()  # bundled in data/mbpp
         results = evaluate_completions(bench, docs, {d["task_id"]: [d["code"]] for d in docs})
         assert len(results) == size
         assert [r["task_id"] for r in results if r["status"] != "pass"] == []
@@ -104,9 +102,9 @@ def test_resume_refuses_samples_of_another_model(tmp_path):
     assert run(other, backend=FunctionBackend(lambda m: "", name="other"))["humaneval"]["pass@1"] == 0.0
 
 
-def test_unavailable_language_is_skipped_and_counted(tmp_path, shared_data, monkeypatch):
+def test_unavailable_language_is_skipped_and_counted(tmp_path, monkeypatch):
     monkeypatch.setattr(benchmarks.Benchmark, "unavailable", lambda self: "runtime 'lua' not installed")
-    cfg = EvalConfig(model="m", benchmarks=["multipl-e:lua"], output=str(tmp_path), data_dir=str(shared_data))
+    cfg = EvalConfig(model="m", benchmarks=["multipl-e:lua"], output=str(tmp_path))
     cfg.limit, cfg.ks = 3, [1]
     summary = run(cfg, backend=FunctionBackend(lambda m: pytest.fail("must not generate"), name="x"))
     assert summary["multipl-e:lua"]["statuses"] == {"skipped": 3}
@@ -129,19 +127,18 @@ def test_compare_shows_deltas(tmp_path):
         compare(a, tmp_path / "missing")
 
 
-def test_multiple_js_runner_judges_real_answers(tmp_path, shared_data):
+def test_multiple_js_runner_judges_real_answers(tmp_path):
     bench = benchmarks.get("multipl-e:js")
-    if bench.unavailable():
-        pytest.skip(bench.unavailable())
-    doc = next(d for d in bench.load(shared_data) if d["task_id"] == "HumanEval_23_strlen")
+    assert bench.unavailable() is None, bench.unavailable()
+    doc = next(d for d in bench.load() if d["task_id"] == "HumanEval_23_strlen")
     good = bench.module.extract(doc, "  return string.length;\n}\n\nfunction other(){}", "completion")
     results = evaluate_completions(bench, [doc], {doc["task_id"]: [good, "  return 0;\n}\n"]})
     assert [r["status"] for r in results] == ["pass", "fail"]
 
 
-def test_humanevalpack_explain_runs_two_turns(tmp_path, shared_data):
+def test_humanevalpack_explain_runs_two_turns(tmp_path):
     bench = benchmarks.get("humanevalpack-explain")
-    docs = {d["declaration"]: d for d in bench.load(shared_data)[:3]}
+    docs = {d["declaration"]: d for d in bench.load()[:3]}
     turns = []
 
     def model(messages):
@@ -155,7 +152,6 @@ def test_humanevalpack_explain_runs_two_turns(tmp_path, shared_data):
         return f"```python\n{doc['declaration']}{doc['canonical_solution']}```"
 
     cfg = EvalConfig(model="m", benchmarks=["humanevalpack-explain"], output=str(tmp_path), limit=3, ks=[1])
-    cfg.data_dir = str(shared_data)
     summary = run(cfg, backend=FunctionBackend(model, name="explainer"))
     assert summary["humanevalpack-explain"]["pass@1"] == 1.0
     assert turns == ["explain"] * 3 + ["synthesise"] * 3
@@ -167,3 +163,30 @@ def test_compare_mode_through_run(tmp_path):
     assert run(EvalConfig(compare=[str(a), str(a)])) == {"compared": [str(a), str(a)], "rows": 1}
     with pytest.raises(UserError, match="exactly two"):
         run(EvalConfig(compare=[str(a)]))
+
+
+def test_early_exit_with_status_0_fails(tmp_path):
+    """A program that exits 0 before its tests finished is a failure: the pass needs this run's end mark."""
+    bench = benchmarks.get("humaneval")
+    doc = bench.load()[0]
+    body = doc["canonical_solution"]
+    exits = [
+        "    import sys\n    sys.exit(0)\n",
+        "    import os\n    os._exit(0)\n",
+        body + "\nimport sys\nsys.exit(0)\n",
+        body + "\nprint('__codecurate_done__')\nraise SystemExit(0)\n",
+    ]
+    results = evaluate_completions(bench, [doc], {doc["task_id"]: [body, *exits]})
+    assert [r["status"] for r in results] == ["pass"] + ["fail"] * len(exits)
+    assert all("before its tests finished" in r["error"] for r in results[1:])
+
+
+def test_every_benchmark_program_ends_with_a_fresh_mark():
+    from codecurate.execute.harness import mark_line
+
+    for spec in ("humaneval", "mbpp", "mbpp:full", "humanevalpack-fix:python", "multipl-e:lua", "multipl-e:go"):
+        bench = benchmarks.get(spec)
+        doc = bench.load()[0]
+        one, _ = bench.module.program(doc, "x", "a" * 24)
+        two, _ = bench.module.program(doc, "x", "b" * 24)
+        assert mark_line("a" * 24) in one and mark_line("b" * 24) in two and mark_line("a" * 24) not in two

