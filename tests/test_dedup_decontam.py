@@ -98,3 +98,51 @@ def test_all_shared_benchmark_formats_load_and_match(shared_data):
     kept, removed = decontaminate(planted, index)
     assert [r["id"] for r in kept] == ["2"]
     assert sorted(hit["benchmark"] for _, hit in removed) == ["humaneval-lua", "mbpp"]
+
+
+@pytest.fixture(scope="module")
+def default_index():
+    from codecurate.generate.loop import GenerateConfig
+
+    specs = GenerateConfig(input="x", output="y").decontaminate_with
+    assert specs == ["humaneval", "mbpp", "humanevalpack", "multipl-e"]
+    benchmarks = {}
+    for spec in specs:  # bundled data: no network, no ../shared
+        benchmarks |= load_benchmark(spec)
+    return Index(benchmarks)
+
+
+def test_default_decontamination_catches_planted_mbpp_and_humanevalpack_solutions(default_index):
+    from codecurate.benchmarks import load_bundled
+
+    mbpp = {r["task_id"]: r for r in load_bundled("mbpp:full")[0]}
+    sanitized = {r["task_id"]: r for r in load_bundled("mbpp:sanitized")[0]}
+    go = load_bundled("humanevalpack:go")[0][40]
+    java = load_bundled("humanevalpack:java")[0][100]
+    rust_fix = load_bundled("humanevalpack:rust")[0][7]
+    lua = load_bundled("multipl-e:lua")[0][20]
+    planted = [
+        rec(0, mbpp[120]["text"], mbpp[120]["code"]),  # an MBPP test solution with its task text
+        rec(1, "Write the function.", sanitized[300]["code"]),
+        rec(2, "Implement it in Go.", go["declaration"] + go["canonical_solution"]),
+        rec(3, "Implement it in Java.", java["declaration"] + java["canonical_solution"]),
+        rec(4, "Fix the bug.", rust_fix["declaration"] + rust_fix["buggy_solution"]),
+        rec(5, "Complete the Lua function.", "", lua["prompt"]),
+        rec(6, "Reverse a string.", "def rev(s):\n    return s[::-1]\n"),
+        rec(7, "Loop.", "for i in range(len(numbers)):\n    if numbers[i] > 0:\n        return True\n"),
+    ]
+    kept, removed = decontaminate(planted, default_index)
+    assert [r["id"] for r in kept] == ["6", "7"]
+    hits = {r["id"]: hit["benchmark"] for r, hit in removed}
+    assert hits["0"].startswith("mbpp:") and hits["1"].startswith("mbpp:")
+    assert hits["2"] == "humanevalpack:go" and hits["3"] == "humanevalpack:java"
+    assert hits["4"] == "humanevalpack:rust" and hits["5"] == "multipl-e:lua"
+
+
+def test_old_spec_strings_still_work(tmp_path):
+    assert set(load_benchmark("humaneval")) == {"humaneval"}
+    assert set(load_benchmark("mbpp")) == {"mbpp:sanitized", "mbpp:full"}
+    assert len(load_benchmark("humanevalpack")) == 6 and len(load_benchmark("multipl-e")) == 18
+    path = tmp_path / "bench.jsonl"
+    path.write_text(json.dumps({"task_id": "t/1", "prompt": "Return the sum of two numbers given as strings."}) + "\n")
+    assert set(load_benchmark(str(path))) == {"bench"} and set(load_benchmark(str(tmp_path))) == {"bench"}
