@@ -101,8 +101,11 @@ class GenerateConfig:
     dedup: bool = field(default=True, metadata={"help": "drop exact and near-duplicate examples"})
     near_dup_threshold: float = field(default=0.85, metadata={"help": "MinHash Jaccard at which two are duplicates"})
     decontaminate_with: list[str] = field(
-        default_factory=lambda: ["humaneval"],
-        metadata={"help": "benchmarks to decontaminate against: 'humaneval', files, folders or datasets names"},
+        default_factory=lambda: ["humaneval", "mbpp", "humanevalpack", "multipl-e"],
+        metadata={
+            "help": "benchmarks to decontaminate against: humaneval, mbpp, humanevalpack, multipl-e (bundled, "
+            "offline; the default is all four), files, folders or datasets names"
+        },
     )
     ngram: int = field(default=10, metadata={"help": "decontamination n-gram size (tokens)"})
     ngram_threshold: float = field(default=0.5, metadata={"help": "share of a benchmark text's n-grams that flags"})
