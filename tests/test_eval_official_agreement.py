@@ -122,3 +122,21 @@ def test_every_variant_agrees_on_a_spread_of_problems():
     for task_id, name, ours, _ in rows:
         if name != "wrong":
             assert ours == (name in EXPECTED_PASS), (task_id, name)
+
+
+def test_documented_differences_are_real():
+    """docs/eval.md lists where the two evaluators differ on purpose; each listed case behaves as written."""
+    doc = benchmarks.get("humaneval").load()[0]
+    body = doc["canonical_solution"]
+    cases = {
+        # our mark goes to stdout: replacing it at module level hides the mark
+        "stdout_replaced": _after(body, "import io, sys\nsys.stdout = io.StringIO()"),
+        # the whole program must exit 0; the official child never runs atexit handlers
+        "atexit_exit_1": _after(body, "import atexit, os\natexit.register(os._exit, 1)"),
+        # the sandbox keeps at most 64 KB of stdout and kills a program that writes more
+        "huge_output": _after(body, "print('x' * 200_000)"),
+    }
+    ours = _ours([doc], {doc["task_id"]: list(cases.values())})
+    official = _official([doc] * len(cases), list(cases.values()))
+    assert [ours[(doc["task_id"], i)] for i in range(len(cases))] == [False] * len(cases)
+    assert official == [True] * len(cases)

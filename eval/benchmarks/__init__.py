@@ -2,9 +2,10 @@
 
 A benchmark module holds: a docstring naming the paper and source, ``CITATION``, ``STOP_WORDS``,
 ``load(data_dir, variant, ...) -> list[doc]`` (with its dataset-size check), ``prompt(doc)`` (completion style),
-``instruction(doc)`` (chat style), ``extract(doc, text, style) -> completion``, ``program(doc, completion) ->
-(program, language)``, and optionally ``canonical(doc)``, ``followup(doc, first_answer)`` (a second turn),
-``unavailable(variant) -> reason | None`` and ``CHAT_ONLY``. Specs on the command line are ``name[:variant]``,
+``instruction(doc)`` (chat style), ``extract(doc, text, style) -> completion``, ``program(doc, completion,
+token) -> (program, language)`` (the program prints ``mark_line(token)`` after its last test: ``marks.py``),
+and optionally ``canonical(doc)``, ``followup(doc, first_answer)`` (a second turn), ``unavailable(variant) ->
+reason | None`` and ``CHAT_ONLY``. Specs on the command line are ``name[:variant]``,
 e.g. ``mbpp:full``, ``humanevalpack-fix:js``, ``multipl-e:lua``. ``template.py`` is a scaffold for a new one.
 """
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codecurate.eval.benchmarks.common import check_size, extract_code, find_file, read_docs, truncate
+from codecurate.eval.benchmarks.marks import append_end_mark
 
 CITATION = """@article{key, title={...}, author={...}, year={...}}"""
 STOP_WORDS: list[str] = ["\ndef "]  # where a completion-style answer ends
@@ -41,6 +42,7 @@ def extract(doc: dict, text: str, style: str) -> str:
     return truncate(text, STOP_WORDS) if style == "completion" else extract_code(text)
 
 
-def program(doc: dict, completion: str) -> tuple[str, str]:
-    """A self-contained program that exits non-zero when the completion is wrong, and its sandbox language."""
-    return f"{doc['prompt']}{completion}\n\n{doc['test']}\n", "python"
+def program(doc: dict, completion: str, token: str) -> tuple[str, str]:
+    """A self-contained program that exits non-zero when the completion is wrong and prints ``mark_line(token)``
+    only after its last test (a pass needs both), and its execute-package language. See ``marks.py``."""
+    return append_end_mark(f"{doc['prompt']}{completion}\n\n{doc['test']}\n", "python", token), "python"
