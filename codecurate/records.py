@@ -37,6 +37,13 @@ class SeedRecord(TypedDict, total=False):
     sha: str
     url: str
     partition: str
+    code_no_docstring: str
+    # Python seeds (mine): the module context the function needs to run alone, with its place marked by
+    # codecurate.seedcode.SLOT; whether it runs alone (a sandbox probe) and, when not, why. Optional: older seed
+    # files lack them (generate then decides runnable itself).
+    context: str
+    runnable: bool
+    runnable_reason: str
     # Added by execution validation (issue: tests for seeds): assertions kept and the line coverage they reach.
     tests: list[str]
     test_coverage: float

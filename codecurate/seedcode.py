@@ -1,20 +1,443 @@
-"""The runnable Python source of a seed: its module context, then the function, then what makes it callable.
+"""The runnable Python source of a seed: its module context, the function in its slot, and what makes it callable.
 
-    source = seed_program(seed)                      # the seed as mined
-    source = seed_program(seed, code=answer)         # a generated answer in the seed's place
+    source = seed_program(seed)                       # the seed as mined
+    source = seed_program(seed, code=answer)          # a generated answer in the seed's place
+    source, first, last = seed_span(seed)             # ... and the 1-based lines the function occupies
+    flags = check_runnable(seeds)                     # [(runnable, reason)], probed in the sandbox
 
-Mining keeps, beside each function, the module context it needs to run alone (``context``: imports and the
-module-level definitions it references) and says whether it can (``runnable``, ``runnable_reason``). Test
-writing (generate/seedtests.py) and validation (generate/validate.py) both build their programs here, so the
-seed tests ran against exactly what the answers are later checked against.
+Mining keeps, beside each Python function, the module context it needs to run alone (``context``): the module
+reduced to the imports and module-level definitions the function reads, transitively, with the function's own
+place marked by the slot line ``SLOT``. For a method, the slot sits inside its class and the context ends with a
+shim binding the method's name at module level (``name = Class().name``, or ``Class.name`` for static and class
+methods), so a test calls ``name(...)`` either way. A context without a slot (a hand-made record) is put before
+the function. Test writing (generate/seedtests.py) and validation (generate/validate.py) both build their
+programs here, so seed tests ran against exactly what answers are later checked against.
+
+"Runs alone" (``runnable``) means: the program defines without error in the sandbox, every module-level name the
+function reads exists, and ``name`` is callable. ``check_runnable`` decides it: first statically (the function
+parses, it is not async, no name it reads is missing from the program), then by one sandbox run per seed.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import io
+import re
+import sys
+import textwrap
+import tokenize
+from collections.abc import Iterator
+
+SLOT = "pass  # <codecurate:seed>"
+_SLOT_RE = re.compile(r"^([ \t]*)" + re.escape(SLOT) + r"[ \t]*$", re.MULTILINE)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+# Names every module has without defining them.
+MODULE_NAMES = frozenset({"__name__", "__file__", "__doc__", "__builtins__", "__spec__", "__loader__", "__package__"})
+BUILTIN_NAMES = frozenset(dir(builtins)) | MODULE_NAMES
+
+
+# --- the program --------------------------------------------------------------------------------------------
+
 
 def seed_program(seed: dict, code: str | None = None) -> str:
-    """Python source that defines the seed's function (or ``code`` in its place) at module level, with its
-    context before it, so that ``func_name(...)`` works in a test appended after it."""
-    body = seed["code"] if code is None else code
+    """Python source that defines the seed's function (or ``code`` in its place) with its context around it, so
+    that ``func_name(...)`` works in a test appended after it."""
+    return seed_span(seed, code)[0]
+
+
+def seed_span(seed: dict, code: str | None = None) -> tuple[str, int, int]:
+    """``(program, first, last)``: the program of ``seed_program`` and the 1-based lines holding the function
+    (or the answer), which is what coverage is measured on."""
     context = seed.get("context") or ""
-    return f"{context}\n\n{body}\n" if context else f"{body}\n"
+    own = code is None
+    body = (seed["code"] if own else code).rstrip("\n")
+    match = _SLOT_RE.search(context)
+    if match is None:  # no context, or one made by hand without a slot: it goes first
+        head = f"{context}\n\n" if context else ""
+        return _assemble(head, body, "")
+    indent = match.group(1)
+    before, after = context[: match.start()], context[match.end() :].lstrip("\n")
+    if not indent:  # a module-level function: the code takes the slot as it is
+        return _assemble(before, body, "\n\n" + after if after else "")
+    if own:  # a method as mined: later lines already carry the class's indentation
+        return _assemble(before, indent + body, "\n\n" + after if after else "")
+    target, rest = _split_answer(body, _short_name(seed))
+    if target is None:
+        # A plain function answering for a method: it is defined last and takes the method's name, the class
+        # keeps the seed's own method.
+        program_head = before + indent + seed["code"].rstrip("\n") + ("\n\n" + after if after else "") + "\n\n"
+        return _assemble(program_head, body, "")
+    tail = ("\n\n" + after if after else "") + ("\n\n" + rest if rest else "")
+    return _assemble(before, indent_block(target, indent), tail)
+
+
+def _assemble(head: str, block: str, tail: str) -> tuple[str, int, int]:
+    first = head.count("\n") + 1
+    last = first + block.count("\n")
+    return f"{head}{block}{tail}\n", first, last
+
+
+def _short_name(seed: dict) -> str:
+    return str(seed.get("func_name") or "").split(".")[-1]
+
+
+def _split_answer(code: str, name: str) -> tuple[str | None, str]:
+    """An answer meant for a method slot: (its method ``def name(self|cls, ...)``, the other statements), or
+    (None, code) when it has no such method (a free function, or code that does not parse)."""
+    code = textwrap.dedent(code)
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None, code
+    lines = code.splitlines()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name and _is_method_def(node):
+            start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+            assert node.end_lineno is not None
+            target = "\n".join(lines[start - 1 : node.end_lineno])
+            rest = "\n".join(lines[: start - 1] + lines[node.end_lineno :]).strip("\n")
+            return target, rest
+    return None, code
+
+
+def _is_method_def(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    params = node.args.posonlyargs + node.args.args
+    decorators = {d.id for d in node.decorator_list if isinstance(d, ast.Name)}
+    return bool(decorators & {"staticmethod", "classmethod"}) or bool(params and params[0].arg in ("self", "cls"))
+
+
+def indent_block(code: str, indent: str) -> str:
+    """``code`` with every line indented by ``indent``, except lines inside a multi-line string (indenting them
+    would change the string's value)."""
+    inside: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # code that does not tokenize will not run either; indent it plainly
+    return "\n".join(
+        line if (i in inside or not line.strip()) else indent + line for i, line in enumerate(code.splitlines(), 1)
+    )
+
+
+def method_shim(class_name: str, name: str, kind: str) -> str:
+    """The line binding a method to a module-level name: ``kind`` is "method" (through an instance built without
+    arguments), or "static"/"class" (through the class)."""
+    attr = f"_{class_name.lstrip('_')}{name}" if name.startswith("__") and not name.endswith("__") else name
+    owner = class_name if kind in ("static", "class") else f"{class_name}()"
+    return f"{name} = getattr({owner}, {attr!r})" if attr != name else f"{name} = {owner}.{name}"
+
+
+# --- names a function reads -------------------------------------------------------------------------------
+
+
+def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``node``'s own scope: nested scopes are yielded but not entered."""
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        n = stack.pop()
+        yield n
+        if not isinstance(n, _SCOPES):
+            stack.extend(ast.iter_child_nodes(n))
+
+
+def _bound_in(node: ast.AST) -> set[str]:
+    """Names a scope binds locally (parameters, assignments, imports, nested defs), less its ``global`` names."""
+    bound: set[str] = set()
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        a = node.args
+        bound.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
+        bound.update(x.arg for x in (a.vararg, a.kwarg) if x is not None)
+    declared_global: set[str] = set()
+    for n in _scope_nodes(node):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            bound.add(n.id)
+        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(n.name)
+        elif isinstance(n, ast.Import | ast.ImportFrom):
+            bound.update((a.asname or a.name).split(".")[0] for a in n.names if a.name != "*")
+        elif isinstance(n, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and n.name:
+            bound.add(n.name)
+        elif isinstance(n, ast.MatchMapping) and n.rest:
+            bound.add(n.rest)
+        elif isinstance(n, ast.Global):
+            declared_global.update(n.names)
+    return bound - declared_global
+
+
+def global_reads(node: ast.AST, outer: frozenset[str] = frozenset(), annotations: bool = True) -> set[str]:
+    """Names ``node`` (a def, class or module-level statement) reads that no scope inside it binds: what the
+    module or builtins must provide. ``annotations=False`` leaves out names read only in annotations (not
+    evaluated under ``from __future__ import annotations``)."""
+    is_scope = isinstance(node, _SCOPES)
+    local = _bound_in(node) if is_scope else set()
+    visible = outer | local
+    # Functions nested in a class do not see the class's names; those nested in a function see its locals.
+    inner = outer if isinstance(node, ast.ClassDef) else frozenset(visible)
+    skip: set[int] = set()
+    if not annotations:
+        for n in [node, *_scope_nodes(node)]:
+            for ann in _annotation_nodes(n):
+                skip.update(id(x) for x in ast.walk(ann))
+    reads: set[str] = set()
+    for n in _scope_nodes(node):
+        if id(n) in skip:
+            continue
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in visible:
+            reads.add(n.id)
+        elif isinstance(n, _SCOPES):
+            reads |= global_reads(n, inner, annotations)
+    return reads
+
+
+def _annotation_nodes(n: ast.AST) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+        a = n.args
+        args = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x is not None)]
+        out += [x.annotation for x in args if x.annotation is not None]
+        out += [n.returns] if n.returns is not None else []
+    elif isinstance(n, ast.AnnAssign):
+        out.append(n.annotation)
+    return out
+
+
+def first_function(code: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The first top-level def of ``code`` (dedented when needed), or None when there is none or it won't parse."""
+    try:
+        tree = ast.parse(textwrap.dedent(code) if code[:1].isspace() else code)
+    except SyntaxError:
+        return None
+    return next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+
+
+def module_bindings(tree: ast.Module) -> set[str]:
+    """Names a module's top-level statements bind (in any branch of a top-level ``if``/``try``)."""
+    names: set[str] = set()
+    for stmt in tree.body:
+        names |= statement_binds(stmt)
+    return names
+
+
+def statement_binds(stmt: ast.stmt) -> set[str]:
+    """Module-level names one top-level statement binds (not those of scopes nested in it)."""
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {stmt.name}
+    wrapper = ast.Module(body=[stmt], type_ignores=[])
+    return _bound_in(wrapper)
+
+
+# --- lone functions (CodeSearchNet records) -----------------------------------------------------------------
+
+
+def stdlib_imports(code: str) -> list[str]:
+    """Standard-library modules a lone function names without importing them (``os`` in ``os.path.join``)."""
+    fn = first_function(code)
+    if fn is None:
+        return []
+    reads = global_reads(fn) - BUILTIN_NAMES
+    return sorted(n for n in reads if n in sys.stdlib_module_names and not n.startswith("_"))
+
+
+def lone_context(code: str) -> str:
+    """The context of a function that came without its module: the standard-library imports it names."""
+    imports = "".join(f"import {m}\n" for m in stdlib_imports(code))
+    return f"{imports}\n\n{SLOT}\n" if imports else f"{SLOT}\n"
+
+
+def static_reason(seed: dict) -> str | None:
+    """Why a Python seed cannot run alone, decided without running it; None when only a run can tell."""
+    fn = first_function(seed.get("code") or "")
+    if fn is None:
+        return "does not parse as a function"
+    if isinstance(fn, ast.AsyncFunctionDef):
+        return "async function: a test cannot call it synchronously"
+    context = seed.get("context") or ""
+    params = fn.args.posonlyargs + fn.args.args
+    in_class = bool(_SLOT_RE.search(context)) and bool(_SLOT_RE.search(context).group(1))  # type: ignore[union-attr]
+    if params and params[0].arg in ("self", "cls") and not in_class:
+        return f"method without its class ({params[0].arg})"
+    try:
+        program = ast.parse(seed_program(seed))
+    except SyntaxError as e:
+        return f"program does not parse: {e.msg} (line {e.lineno})"
+    missing = sorted(needed_names(seed, fn) - module_bindings(program) - BUILTIN_NAMES - {"self", "cls"})
+    if missing and not any(_is_star(s) for s in program.body):
+        return "undefined names: " + ", ".join(missing[:8])
+    return None
+
+
+def needed_names(seed: dict, fn: ast.FunctionDef | ast.AsyncFunctionDef | None = None) -> set[str]:
+    """Module-level names the seed's function reads when called (annotations left out under PEP 563)."""
+    fn = fn or first_function(seed.get("code") or "")
+    if fn is None:
+        return set()
+    lazy = "from __future__ import annotations" in (seed.get("context") or "")
+    return global_reads(fn, annotations=not lazy) - BUILTIN_NAMES
+
+
+def _is_star(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names)
+
+
+# --- the sandbox probe --------------------------------------------------------------------------------------
+
+_PROBE = """import builtins as __cc_b, sys as __cc_s
+__cc_missing = [n for n in {names!r} if n not in globals() and not hasattr(__cc_b, n)]
+if __cc_missing:
+    print("undefined names: " + ", ".join(__cc_missing), file=__cc_s.stderr)
+if not callable(globals().get({name!r})):
+    print("not callable: " + type(globals().get({name!r})).__name__, file=__cc_s.stderr)
+assert not __cc_missing and callable(globals().get({name!r}))"""
+
+
+# Runs in the sandbox: each seed program in a forked child of one interpreter (the imports the programs share are
+# loaded once, before forking), its output to files, and one JSON line per seed. A child that hangs is killed.
+_BATCH_RUNNER = r"""import json, os, signal, sys, time, types
+seeds = json.load(open("probes.json"))
+for module in sorted({m for s in seeds for m in s["imports"]}):
+    try:
+        saved = os.dup(1), os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1), os.dup2(null, 2)
+        try:
+            __import__(module)
+        finally:
+            os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+    except BaseException:
+        pass
+for i, seed in enumerate(seeds):
+    out, err = f"c{i}.out", f"c{i}.err"
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+        code = 1
+        try:
+            with open(f"seed_{i}.py", "w") as f:
+                f.write(seed["program"])
+            module = types.ModuleType("__main__")
+            module.__file__ = os.path.abspath(f"seed_{i}.py")
+            sys.modules["__main__"] = module
+            exec(compile(seed["program"], module.__file__, "exec"), module.__dict__)
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        sys.stdout.flush(), sys.stderr.flush()
+        os._exit(code)
+    deadline, status = time.monotonic() + seeds[i]["timeout"], None
+    while status is None:
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = os.waitstatus_to_exitcode(st)
+        elif time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            status = "timeout"
+        else:
+            time.sleep(0.002)
+    tails = []
+    for path in (out, err):
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 2000))
+            tails.append(f.read().decode("utf-8", "replace"))
+        os.remove(path)
+    print("\n" + json.dumps({"i": i, "exit": status, "stdout": tails[0], "stderr": tails[1]}), flush=True)
+"""
+
+
+def _top_imports(program: str) -> list[str]:
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return []
+    names = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            names += [a.name for a in stmt.names]
+        elif isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module:
+            names.append(stmt.module)
+    return names
+
+
+def check_runnable(
+    seeds: list[dict], timeout_s: float = 10.0, workers: int | None = None, batch_size: int = 40
+) -> list[tuple[bool, str]]:
+    """``(runnable, reason)`` per Python seed: static checks first, then its program run once in the sandbox with
+    a probe appended (defines without error, every module-level name the function reads exists, ``name`` is
+    callable), behind the per-run token of the test harness. Seeds are run ``batch_size`` to a sandbox run, each
+    in its own forked process; a seed whose batch did not report (the batch crashed) is run alone. A probe that
+    could not run (sandbox error) counts as not runnable, with its reason."""
+    from codecurate.execute.harness import build_test_program, new_token
+
+    out: list[tuple[bool, str]] = [(False, "")] * len(seeds)
+    probes: list[tuple[int, str, str]] = []  # (seed index, program, token)
+    for i, seed in enumerate(seeds):
+        why = static_reason(seed)
+        if why is not None:
+            out[i] = (False, why)
+            continue
+        name = _short_name(seed) or (getattr(first_function(seed.get("code") or ""), "name", "") or "")
+        token = new_token()
+        probe = _PROBE.format(names=sorted(needed_names(seed)), name=name)
+        probes.append((i, build_test_program(seed_program(seed), [probe], "python", token), token))
+    batches = [probes[k : k + batch_size] for k in range(0, len(probes), batch_size)] if batch_size > 1 else []
+    reports = _run_batches(batches, timeout_s, workers)
+    alone = [p for p in probes if p[0] not in reports]
+    reports.update(_run_alone(alone, timeout_s, workers))
+    for i, _, token in probes:
+        out[i] = _judge(reports[i], token)
+    return out
+
+
+def _run_batches(batches: list[list[tuple[int, str, str]]], timeout_s: float, workers: int | None) -> dict[int, dict]:
+    import json
+
+    from codecurate.execute.sandbox import Limits, execute_many
+
+    jobs = []
+    for batch in batches:
+        items = [{"program": p, "imports": _top_imports(p), "timeout": timeout_s} for _, p, _ in batch]
+        jobs.append((_BATCH_RUNNER, "python", {"probes.json": json.dumps(items)}))
+    # Output: one short line per seed; the whole batch may take each seed's timeout in the worst case.
+    limits = Limits(timeout_s=timeout_s * max((len(b) for b in batches), default=1), max_output_bytes=4_000_000)
+    reports: dict[int, dict] = {}
+    for batch, result in zip(batches, execute_many(jobs, limits, workers), strict=True):
+        for line in result.stdout.splitlines():
+            if line.startswith('{"i": '):
+                try:
+                    rep = json.loads(line)
+                    reports[batch[rep["i"]][0]] = rep
+                except (ValueError, KeyError, IndexError, TypeError):
+                    continue
+    return reports
+
+
+def _run_alone(probes: list[tuple[int, str, str]], timeout_s: float, workers: int | None) -> dict[int, dict]:
+    from codecurate.execute.sandbox import Limits, execute_many
+
+    results = execute_many([(p, "python") for _, p, _ in probes], Limits(timeout_s=timeout_s), workers)
+    return {
+        i: {"exit": 0 if r.status == "pass" else r.status, "stdout": r.stdout, "stderr": r.stderr or r.detail}
+        for (i, _, _), r in zip(probes, results, strict=True)
+    }
+
+
+def _judge(report: dict, token: str) -> tuple[bool, str]:
+    """Runnable only when the program exited 0 and printed this run's pass mark with 1/1."""
+    from codecurate.execute.harness import last_line, mark_line
+
+    passed = f"{mark_line(token)} 1/1" in report.get("stdout", "").splitlines()
+    if report.get("exit") == 0 and passed:
+        return True, ""
+    status = "timeout" if report.get("exit") == "timeout" else str(report.get("exit"))
+    detail = last_line(report.get("stderr", "")) or ("program exited before its probe ran" if not passed else "")
+    kind = "timeout" if status == "timeout" else "fail"
+    return False, f"{kind}: {detail or status}"[:200]

@@ -16,9 +16,11 @@ Near-duplicate detection (`minhash_keep`) is shared with the generate stage:
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import random
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +91,10 @@ class FilterConfig:
     near_dup_threshold: float = 0.85  # 0 disables near-dup removal
     max_per_language: int = 0  # 0 = no cap
     seed: int = 1
+    # MultiPL-T's source filters, off by default (each adds its step to the funnel only when on).
+    require_return: bool = False
+    require_annotations: bool = False
+    runnable_only: bool = False
 
 
 def code_lines(record: dict) -> int:
@@ -101,14 +107,18 @@ def _mask(records: list[dict], pred: Callable[[dict], bool]) -> list[bool]:
     return [pred(r) for r in records]
 
 
-def run_filters(records: list[dict], cfg: FilterConfig) -> tuple[list[dict], dict[str, int]]:
+def run_filters(
+    records: list[dict], cfg: FilterConfig, mark_runnable: Callable[[list[dict]], object] | None = None
+) -> tuple[list[dict], dict[str, int]]:
     """Apply the filters in funnel order; returns the kept records and ``{filter name: removed count}``.
 
-    Order: ``no_docstring`` -> ``docstring_length`` -> ``code_lines`` -> ``code_tokens`` -> ``exact_dup`` ->
-    ``near_dup`` -> ``language_cap``. Cheap per-record checks run first so the dedup steps see fewer records.
+    Order: ``no_docstring`` -> ``docstring_length`` -> ``code_lines`` -> ``code_tokens`` -> [``no_return`` ->
+    ``not_annotated``] -> ``exact_dup`` -> ``near_dup`` -> [``not_runnable``] -> ``language_cap``; the bracketed
+    steps only when their option is on. Cheap per-record checks run first so the dedup steps see fewer records,
+    and the sandbox probe (``mark_runnable``, which sets ``runnable`` on the records it gets) sees fewer still.
     """
     removed: dict[str, int] = {}
-    steps: list[tuple[str, Callable[[list[dict]], list[bool]]]] = [
+    steps: list[tuple[str, Callable[[list[dict]], list[bool]]] | None] = [
         ("no_docstring", lambda rs: _mask(rs, lambda r: bool((r.get("docstring") or "").strip()))),
         (
             "docstring_length",
@@ -118,15 +128,75 @@ def run_filters(records: list[dict], cfg: FilterConfig) -> tuple[list[dict], dic
         ),
         ("code_lines", lambda rs: _mask(rs, lambda r: cfg.min_lines <= code_lines(r) <= cfg.max_lines)),
         ("code_tokens", lambda rs: _mask(rs, lambda r: cfg.min_tokens <= len(r["code_tokens"]) <= cfg.max_tokens)),
+        ("no_return", lambda rs: _mask(rs, has_return)) if cfg.require_return else None,
+        ("not_annotated", lambda rs: _mask(rs, fully_annotated)) if cfg.require_annotations else None,
         ("exact_dup", exact_dup_keep),
         ("near_dup", lambda rs: near_dup_keep(rs, cfg.near_dup_threshold, cfg.seed)),
+        ("not_runnable", lambda rs: runnable_keep(rs, mark_runnable)) if cfg.runnable_only else None,
         ("language_cap", lambda rs: language_cap_keep(rs, cfg.max_per_language, cfg.seed)),
     ]
-    for name, step in steps:
+    for name, step in filter(None, steps):
         mask = step(records)
         removed[name] = len(records) - sum(mask)
         records = [r for r, k in zip(records, mask, strict=True) if k]
     return records, removed
+
+
+# Languages whose functions always declare parameter and return types (Go: results may be absent = none).
+_TYPED_LANGUAGES = ("java", "go")
+
+
+def _python_function(record: dict) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    code = record.get("code_no_docstring") or record["code"]
+    try:
+        tree = ast.parse(textwrap.dedent(code) if code[:1].isspace() else code)
+    except SyntaxError:
+        return None
+    return next((n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)), None)
+
+
+def has_return(record: dict) -> bool:
+    """MultiPL-T's "has a return": a ``return <value>`` in the function's own body (not in a nested def).
+    Python is read with ``ast``; other languages by a ``return`` token followed by something other than ``;``."""
+    if record.get("language") != "python":
+        tokens = record.get("code_tokens") or []
+        return any(t == "return" and nxt not in (";", "}") for t, nxt in zip(tokens, [*tokens[1:], ";"], strict=True))
+    fn = _python_function(record)
+    if fn is None:
+        return False
+    stack = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return True
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def fully_annotated(record: dict) -> bool:
+    """Our stand-in for MultiPL-T's "type-checks": every parameter (but a method's ``self``/``cls``) and the
+    return carry a type annotation. No type checker runs. Java and Go are typed by the language; JavaScript,
+    Ruby and PHP records never pass (their annotations are not read)."""
+    lang = record.get("language")
+    if lang != "python":
+        return lang in _TYPED_LANGUAGES
+    fn = _python_function(record)
+    if fn is None or fn.returns is None:
+        return False
+    a = fn.args
+    params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x is not None)]
+    if params and params[0].arg in ("self", "cls") and params[0] in (a.posonlyargs + a.args)[:1]:
+        params = params[1:]
+    return all(p.annotation is not None for p in params)
+
+
+def runnable_keep(records: list[dict], mark_runnable: Callable[[list[dict]], object] | None) -> list[bool]:
+    """Records that run alone. Those not marked yet are probed by ``mark_runnable``; without it (or when it
+    left a record unmarked) a record is not known to run, and is removed."""
+    if mark_runnable is not None:
+        mark_runnable(records)
+    return [r.get("runnable") is True for r in records]
 
 
 def exact_dup_keep(records: list[dict]) -> list[bool]:

@@ -40,11 +40,13 @@ from codecurate.curate.extract import (
     strip_python_docstring,
 )
 from codecurate.curate.filters import FilterConfig, count_by_language, run_filters
+from codecurate.curate.mine_python import NOT_PYTHON, mark_runnable, module_contexts
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, write_jsonl
 from codecurate.manifest import write_manifest
 from codecurate.models import default_corpus
 from codecurate.records import CSN_FIELDS, SEED_REQUIRED, seed_id
+from codecurate.seedcode import lone_context
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,20 @@ class MineConfig:
         default=0, metadata={"help": "read at most this many source files per folder, evenly spread; 0 = all"}
     )
     seed: int = field(default=1, metadata={"help": "seed for MinHash and the per-language sample"})
+    require_return: bool = field(
+        default=False, metadata={"help": "keep only functions that return a value (MultiPL-T's source filter)"}
+    )
+    require_annotations: bool = field(
+        default=False,
+        metadata={"help": "keep only functions with type annotations on every parameter and the return (our "
+                  "stand-in for MultiPL-T's type-check filter: no type checker is run)"},
+    )  # fmt: skip
+    check_runnable: bool = field(
+        default=True,
+        metadata={"help": "run each kept Python seed once in the sandbox to set runnable / runnable_reason "
+                  "(off: left unset, generate decides when it needs to)"},
+    )  # fmt: skip
+    runnable_only: bool = field(default=False, metadata={"help": "keep only Python seeds that run alone"})
     hf_split: str = field(default="train", metadata={"help": "split to read from Hub dataset sources"})
     executor: Literal["local", "ray"] = field(
         default="local", metadata={"help": "ray: parse the files of folder sources in Ray tasks (docs/mine.md)"}
@@ -133,7 +149,10 @@ def run(cfg: MineConfig) -> dict[str, Any]:
         where = ", ".join(sources)
         raise UserError(f"{where}: empty input: no functions or records found for {', '.join(languages)}")
     with timings("filter"):
-        kept, removed = run_filters(records, _filter_config(cfg))
+        kept, removed = run_filters(records, _filter_config(cfg), mark_runnable)
+    if cfg.check_runnable and not cfg.runnable_only:
+        with timings("runnable"):
+            mark_runnable(kept)
     removed["no_docstring"] += stats.pre_removed["no_docstring"]
     removed = {**{k: stats.pre_removed[k] for k in PRE_FILTERS}, **removed}
     if not kept:
@@ -148,9 +167,29 @@ def run(cfg: MineConfig) -> dict[str, Any]:
         "kept": len(kept),
         "by_language": count_by_language(kept),
     }
+    if any("runnable" in r for r in kept):
+        counts["runnable"] = runnable_counts(kept)
     inputs = [s for s in sources if Path(s).exists()]
     write_manifest(cfg.output, "mine", to_dict(cfg), inputs=inputs, counts=counts, timings=dict(timings))
     return {"output": cfg.output, **counts, "seconds": round(sum(timings.values()), 2)}
+
+
+def runnable_counts(records: list[dict]) -> dict[str, Any]:
+    """How many Python seeds run alone, and why the others do not (reason classes)."""
+    python = [r for r in records if r.get("language") == "python"]
+    reasons = Counter(reason_class(r.get("runnable_reason", "")) for r in python if r.get("runnable") is False)
+    return {
+        "python": len(python),
+        "runnable": sum(1 for r in python if r.get("runnable") is True),
+        "not_runnable": dict(reasons.most_common()),
+    }
+
+
+def reason_class(reason: str) -> str:
+    """A reason without its particulars (names, values), for counting."""
+    reason = re.sub(r"^(fail|timeout|memory|crash|sandbox-error): ", "", reason)
+    head = re.split(r"[:(]", reason, maxsplit=1)[0].strip()
+    return re.sub(r"^class \S+ ", "class ", head) or "unknown"
 
 
 def _check(cfg: MineConfig) -> list[str]:
@@ -290,13 +329,24 @@ def _records_from_source(source: str, file: Path, root: Path, origin: dict[str, 
     rel = file.relative_to(root).as_posix()
     sha = origin["sha"] or git_blob_sha(source.encode("utf-8"))
     uri = file.resolve().as_uri()
-    out = []
+    documented = []
     for fn in functions:
         stats.extracted += 1
         if not fn.docstring.strip():
             # Fast path for the first filter: undocumented functions are not tokenised at all.
             stats.pre_removed["no_docstring"] += 1
             continue
+        documented.append(fn)
+    contexts = module_contexts(source, [fn.func_name for fn in documented]) if lang == "python" else {}
+    out = []
+    for fn in documented:
+        extra: dict[str, Any] = {}
+        if (ctx := contexts.get(fn.func_name)) is not None:
+            extra["context"] = ctx.context
+            if ctx.reason is not None:
+                extra.update(runnable=False, runnable_reason=ctx.reason)
+        elif lang != "python":
+            extra.update(runnable=False, runnable_reason=NOT_PYTHON)
         out.append(
             _record(
                 repo=origin["repo"],
@@ -310,6 +360,7 @@ def _records_from_source(source: str, file: Path, root: Path, origin: dict[str, 
                 url=f"{uri}#L{fn.start_line}-L{fn.end_line}",
                 partition="train",
                 code_no_docstring=fn.code_no_docstring,
+                **extra,
             )
         )
     return out
@@ -356,6 +407,8 @@ def _from_record(rec: dict, path: Path | str, lineno: int, languages: list[str],
     if not isinstance(tokens, list):
         tokens = python_tokens(no_doc) if lang == "python" else generic_tokens(code)
     extras = {k: v for k, v in rec.items() if k not in CSN_FIELDS and k not in ("id", "code_no_docstring")}
+    if lang == "python" and not extras.get("context"):
+        extras["context"] = lone_context(code)  # a function without its module: the stdlib imports it names
     yield _record(
         repo=str(rec.get("repo") or ""),
         path=str(rec.get("path") or ""),

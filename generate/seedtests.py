@@ -2,11 +2,15 @@
 
     seeds, stats = add_seed_tests(seeds, backend, SeedTestConfig(min_coverage=0.9))
 
-1. One batched ``backend.complete`` call asks for ``n_tests`` assertions per seed.
-2. Each assertion runs alone against the seed in the sandbox; failing ones are dropped.
-3. Line coverage of the seed by the kept assertions is measured with coverage.py, inside the sandbox.
-4. Seeds below ``min_coverage`` get ``tests=[]`` (their ``test_coverage`` still says how far they got).
-Many mined seeds are methods or need module globals: their assertions fail and are counted, not hidden.
+1. Only seeds that run alone are asked about: the record's ``runnable`` flag (set by mine), or for records
+   without it, ``codecurate.seedcode.check_runnable`` (static checks, then one sandbox probe).
+2. One batched ``backend.complete`` call asks for ``n_tests`` assertions per seed, ``samples`` answers each (at
+   ``sample_temperature`` when more than one, as MultiPL-T samples several test suites per function).
+3. Each distinct assertion of any answer runs alone against the seed's program (``seed_program``: its module
+   context, the function, the method shim) in the sandbox; every passing one is kept.
+4. Line coverage of the seed's own lines (not its context) by the kept assertions is measured with coverage.py,
+   inside the sandbox; seeds below ``min_coverage`` get ``tests=[]`` (``test_coverage`` still says how far
+   they got).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from codecurate.execute.harness import build_test_program, new_token, read_verdi
 from codecurate.execute.sandbox import ExecutionResult, Limits, execute_many
 from codecurate.generate.backends.base import Backend, Request, SamplingParams
 from codecurate.generate.validate import extract_code
+from codecurate.seedcode import check_runnable, global_reads, seed_program, seed_span
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,15 @@ class SeedTestConfig:
     timeout_s: float = field(default=5.0, metadata={"help": "Wall-clock limit per assertion run, in seconds."})
     workers: int | None = field(default=None, metadata={"help": "Parallel sandbox runs (default: CPU count)."})
     max_tokens: int = field(default=512, metadata={"help": "LLM tokens per answer."})
-    temperature: float = field(default=0.0, metadata={"help": "LLM sampling temperature (0 = greedy)."})
+    temperature: float = field(default=0.0, metadata={"help": "LLM sampling temperature with one sample (0 = greedy)."})
+    samples: int = field(
+        default=1,
+        metadata={"help": "Answers to ask for per seed; every passing assertion of any of them is kept (MultiPL-T "
+                  "samples several test suites per function; 1 suits CPU)."},
+    )  # fmt: skip
+    sample_temperature: float = field(
+        default=0.8, metadata={"help": "Sampling temperature when samples > 1 (MultiPL-T: 0.8)."}
+    )
 
 
 PROMPT = """Write {n} Python assert statements that test the function below. Each must be one line of the form
@@ -45,11 +58,16 @@ exercise every branch. Reply with the assert lines only, in one ```python block.
 ```python
 {code}
 ```"""
+METHOD_NOTE = """
+`{name}` is a method of `{owner}`, already bound (to an instance built without arguments for a plain method):
+call it as `{name}(...)`, without `self`."""
 
-# Runs in the sandbox: import the seed as a module under coverage, run each test in its namespace, report
-# the seed's line coverage as JSON. data_file=None: nothing is written.
+# Runs in the sandbox: import the seed's program as a module under coverage, run each test in its namespace,
+# report the line coverage of the seed's own lines (span.json: first and last line; the context around them is
+# not counted) as JSON. data_file=None: nothing is written.
 _COVERAGE_PROGRAM = """import json
 import coverage
+first, last = json.load(open("span.json"))
 cov = coverage.Coverage(data_file=None, include=["*/seed.py"])
 cov.start()
 import seed
@@ -60,6 +78,8 @@ for test in json.load(open("tests.json")):
         pass
 cov.stop()
 _, statements, _, missing, _ = cov.analysis2(seed.__file__)
+statements = [n for n in statements if first <= n <= last]
+missing = [n for n in missing if first <= n <= last]
 print(json.dumps({"statements": len(statements), "missing": len(missing)}))
 """
 
@@ -80,27 +100,14 @@ def function_name(seed: dict) -> str:
 def free_names(code: str) -> set[str] | None:
     """Names the seed's first function reads but neither defines nor gets from builtins; None if it won't parse.
 
-    A seed that needs module globals, or is a method (``self``/``cls``), cannot run alone in the sandbox, so
-    asking an LLM for its tests only costs time: MultiPL-T likewise keeps self-contained functions.
+    Without its module context, a seed with free names (or a method: ``self``/``cls``) cannot run alone. The
+    gate of ``add_seed_tests`` is the record's ``runnable`` flag; this is the static half of deciding it.
     """
     try:
         fn = next(n for n in ast.parse(code).body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef))
     except (SyntaxError, StopIteration):
         return None
-    bound = {fn.name, *dir(builtins)}
-    loads = set()
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name):
-            (loads if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-    free = loads - bound
+    free = global_reads(fn) - {fn.name, *dir(builtins)}
     first = (fn.args.posonlyargs + fn.args.args)[:1]
     if first and first[0].arg in ("self", "cls"):
         free.add(first[0].arg)  # a method: needs its class
@@ -122,9 +129,21 @@ def parse_assertions(text: str, name: str) -> list[str]:
     return out
 
 
-def coverage_job(code: str, tests: list[str]) -> tuple[str, str, dict[str, str]]:
-    """An ``execute_many`` job that measures the line coverage of ``code`` by ``tests``."""
-    return _COVERAGE_PROGRAM, "python", {"seed.py": code, "tests.json": json.dumps(tests)}
+def coverage_job(code: str, tests: list[str], span: tuple[int, int] | None = None) -> tuple[str, str, dict[str, str]]:
+    """An ``execute_many`` job that measures the line coverage of ``code`` by ``tests``, counting only the
+    1-based lines ``span`` (default: all of ``code``)."""
+    first, last = span or (1, code.count("\n") + 1)
+    files = {"seed.py": code, "tests.json": json.dumps(tests), "span.json": json.dumps([first, last])}
+    return _COVERAGE_PROGRAM, "python", files
+
+
+def prompt_for(seed: dict, name: str, n_tests: int) -> str:
+    """The test-writing prompt: the seed's code (a method with a note on how it is called)."""
+    text = PROMPT.format(n=n_tests, name=name, code=seed["code"])
+    qual = str(seed.get("func_name") or "").split(".")
+    if len(qual) > 1 and seed.get("context"):
+        text += METHOD_NOTE.format(name=name, owner=qual[-2])
+    return text
 
 
 def read_coverage(result: ExecutionResult) -> float | None:
@@ -141,41 +160,18 @@ def read_coverage(result: ExecutionResult) -> float | None:
 
 def add_seed_tests(seeds: list[dict], backend: Backend, cfg: SeedTestConfig) -> tuple[list[dict], dict]:
     """Seeds with ``tests`` and ``test_coverage`` set, and counts of what happened at each step."""
+    if cfg.samples < 1:
+        raise ValueError(f"samples must be >= 1, got {cfg.samples}")
     stats: Counter = Counter(seeds=len(seeds))
     out = [dict(s) for s in seeds]
-    todo = []
-    for seed in out:
-        seed["tests"], seed["test_coverage"] = [], 0.0
-        name = function_name(seed)
-        if seed.get("language", "python").lower() != "python":
-            stats["skipped_not_python"] += 1
-        elif not name:
-            stats["skipped_no_function"] += 1
-        elif free_names(seed["code"]) != set():
-            stats["skipped_not_standalone"] += 1
-        else:
-            todo.append((seed, name))
-    params = SamplingParams(temperature=cfg.temperature, max_tokens=cfg.max_tokens)
-    requests = [
-        Request([{"role": "user", "content": PROMPT.format(n=cfg.n_tests, name=name, code=seed["code"])}], params)
-        for seed, name in todo
-    ]
-    responses = backend.complete(requests) if requests else []
-    candidates = []
-    for (seed, name), response in zip(todo, responses, strict=True):
-        if response.error:
-            stats["llm_errors"] += 1
-            continue
-        asserts = parse_assertions(response.text, name)
-        stats["assertions_generated"] += len(asserts)
-        if not asserts:
-            stats["no_assertions"] += 1
-        candidates += [(seed, a) for a in asserts]
+    todo = _runnable_seeds(out, cfg, stats)
+    candidates = _ask(todo, backend, cfg, stats)
     limits = Limits(timeout_s=cfg.timeout_s)
     # Each assertion in the tokened harness: a seed that exits at import time cannot pass its tests unrun.
     tokens = [new_token() for _ in candidates]
+    programs = {id(seed): seed_program(seed) for seed, _ in todo}
     jobs = [
-        (build_test_program(s["code"], [a], "python", t), "python")
+        (build_test_program(programs[id(s)], [a], "python", t), "python")
         for (s, a), t in zip(candidates, tokens, strict=True)
     ]
     results = execute_many(jobs, limits, cfg.workers)
@@ -187,8 +183,64 @@ def add_seed_tests(seeds: list[dict], backend: Backend, cfg: SeedTestConfig) -> 
     tried = {id(seed) for seed, _ in candidates}
     tested = [seed for seed, _ in todo if seed["tests"]]
     stats["no_passing_assertion"] = sum(1 for seed, _ in todo if id(seed) in tried and not seed["tests"])
-    runs = execute_many([coverage_job(seed["code"], seed["tests"]) for seed in tested], limits, cfg.workers)
-    for seed, run in zip(tested, runs, strict=True):
+    _keep_covering(tested, cfg, limits, stats)
+    return out, dict(stats)
+
+
+def _runnable_seeds(seeds: list[dict], cfg: SeedTestConfig, stats: Counter) -> list[tuple[dict, str]]:
+    """(seed, name) of the Python seeds that run alone; the others get ``tests=[]`` and are counted."""
+    python = []
+    for seed in seeds:
+        seed["tests"], seed["test_coverage"] = [], 0.0
+        name = function_name(seed)
+        if seed.get("language", "python").lower() != "python":
+            stats["skipped_not_python"] += 1
+        elif not name:
+            stats["skipped_no_function"] += 1
+        else:
+            python.append((seed, name))
+    # Records mined before `runnable` existed (or with the check off) are decided here, the same way mine does.
+    unknown = [seed for seed, _ in python if not isinstance(seed.get("runnable"), bool)]
+    if unknown:
+        stats["runnable_checked"] += len(unknown)
+        for seed, (ok, reason) in zip(unknown, check_runnable(unknown, cfg.timeout_s, cfg.workers), strict=True):
+            seed["runnable"], seed["runnable_reason"] = ok, reason
+    todo = [(seed, name) for seed, name in python if seed["runnable"]]
+    stats["skipped_not_runnable"] += len(python) - len(todo)
+    return todo
+
+
+def _ask(todo: list[tuple[dict, str]], backend: Backend, cfg: SeedTestConfig, stats: Counter) -> list[tuple[dict, str]]:
+    """(seed, assertion) candidates: the distinct assertions of all ``cfg.samples`` answers per seed."""
+    sampled = cfg.samples > 1
+    temperature = cfg.sample_temperature if sampled else cfg.temperature
+    params = SamplingParams(temperature=temperature, max_tokens=cfg.max_tokens, n=cfg.samples)
+    requests = [
+        Request([{"role": "user", "content": prompt_for(seed, name, cfg.n_tests)}], params) for seed, name in todo
+    ]
+    responses = backend.complete(requests) if requests else []
+    candidates = []
+    for (seed, name), response in zip(todo, responses, strict=True):
+        if response.error:
+            stats["llm_errors"] += 1
+            continue
+        asserts: list[str] = []
+        for completion in response.completions:
+            # Exact duplicates across samples are run once; every distinct one is a candidate.
+            asserts += [a for a in parse_assertions(completion.text, name) if a not in asserts]
+        stats["samples"] += len(response.completions)
+        stats["assertions_generated"] += len(asserts)
+        if not asserts:
+            stats["no_assertions"] += 1
+        candidates += [(seed, a) for a in asserts]
+    return candidates
+
+
+def _keep_covering(tested: list[dict], cfg: SeedTestConfig, limits: Limits, stats: Counter) -> None:
+    """Measure each seed's line coverage (its own lines only) by its passing tests; drop them below the bar."""
+    spans = [seed_span(seed) for seed in tested]
+    jobs = [coverage_job(prog, seed["tests"], (a, b)) for seed, (prog, a, b) in zip(tested, spans, strict=True)]
+    for seed, run in zip(tested, execute_many(jobs, limits, cfg.workers), strict=True):
         coverage = read_coverage(run)
         if coverage is None:
             stats["coverage_failed"] += 1
@@ -200,4 +252,3 @@ def add_seed_tests(seeds: list[dict], backend: Backend, cfg: SeedTestConfig) -> 
             seed["tests"] = []
         else:
             stats["with_tests"] += 1
-    return out, dict(stats)

@@ -141,7 +141,8 @@ def test_add_seed_tests_keeps_passing_covering_assertions():
     assert out[2]["tests"] == [] and out[3]["tests"] == []
     assert stats["with_tests"] == 1 and stats["below_coverage"] == 1 and stats["skipped_not_python"] == 1
     assert stats["assertions_fail"] == 2  # clamp == 99, half(5)
-    assert stats["skipped_not_standalone"] == 1 and stats["no_passing_assertion"] == 0  # the method never runs
+    assert stats["skipped_not_runnable"] == 1 and stats["no_passing_assertion"] == 0  # the method never runs
+    assert out[3]["runnable"] is False and out[3]["runnable_reason"] == "method without its class (self)"
 
 
 def test_parse_assertions_filters():
@@ -167,4 +168,5 @@ def test_seed_tests_skip_seeds_that_cannot_run_alone():
     backend = FunctionBackend(lambda m: calls.append(m) or "assert g(1) == 2")
     seeds = [{"code": "def g(x):\n    return helper(x)\n", "language": "python", "func_name": "g"}]
     out, stats = add_seed_tests(seeds, backend, SeedTestConfig())
-    assert calls == [] and stats["skipped_not_standalone"] == 1 and out[0]["tests"] == []
+    assert calls == [] and stats["skipped_not_runnable"] == 1 and out[0]["tests"] == []
+    assert out[0]["runnable_reason"] == "undefined names: helper"
