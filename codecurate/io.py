@@ -197,7 +197,7 @@ def atomic_write(
     read-only or forbidden place raises a one-line `DiskError` naming the path and `what` (default: the file).
     """
     path = Path(path)
-    what = what or path.name
+    what = what or "this file"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
