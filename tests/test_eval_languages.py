@@ -2,8 +2,7 @@
 
 MultiPL-E has no reference solutions: per language, hand-written correct answers must pass, a wrong one must fail,
 and one that exits with status 0 before the tests ran must fail (the pass mark comes only after the tests).
-HumanEvalPack's canonical solutions must pass in all six languages (the full 164 per language are in
-test_humanevalpack_canonical.py).
+HumanEvalPack's canonical solutions in all six languages: test_humanevalpack_canonical.py.
 """
 
 from __future__ import annotations
@@ -170,14 +169,3 @@ def test_canonical_backend_without_references_is_one_line_on_the_cli(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "no reference solutions" in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
-
-
-@pytest.mark.parametrize("lang", ["python", "js", "java", "go", "cpp", "rust"])
-def test_humanevalpack_fix_canonical_passes_and_buggy_fails(lang):
-    bench = benchmarks.get(f"humanevalpack-fix:{lang}")
-    assert bench.unavailable() is None
-    docs = bench.load()[:3]  # bundled data
-    completions = {d["task_id"]: [bench.module.canonical(d), d["declaration"] + d["buggy_solution"]] for d in docs}
-    results = evaluate_completions(bench, docs, completions, timeout=30)
-    assert [r["status"] for r in results][::2] == ["pass"] * 3, results
-    assert {r["status"] for r in results[1::2]} <= {"fail", "crash"}, results  # a failed C assert aborts: "crash"
