@@ -19,6 +19,7 @@ CANNOT_PASS: dict[str, dict[str, str]] = {
     "go": {},
     "cpp": {"CPP/162": "includes <openssl/md5.h> and needs -lcrypto (OpenSSL)"},
     "rust": {
+        "Rust/50": "its test uses the rand crate (a plain rustc build has no crates)",
         "Rust/91": "uses the regex crate (a plain rustc build has no crates)",
         "Rust/162": "uses the md5 crate (a plain rustc build has no crates)",
     },

@@ -65,7 +65,7 @@ def rust_wrap_main(tests: str, token: str) -> str:
     return f"{renamed}\n\nfn main() {{\n    codecurate_tests_main();\n    println!({mark});\n}}\n"
 
 
-_RUST_TEST_FN = re.compile(r"#\[test\]\s*fn\s+(\w+)\s*\(")
+_RUST_TEST_FN = re.compile(r"#\[test\](?:\s|//[^\n]*\n)*fn\s+(\w+)\s*\(")  # a comment may sit between
 
 
 def rust_tests_main(tests: str, token: str) -> str:
