@@ -115,12 +115,15 @@ LANGUAGES: dict[str, Language] = {
         Language(
             "javascript",
             "main.js",
-            ("node", "{file}"),
+            # V8 reserves ~700 MB of address space before running a line: the JS heap is capped at memory_mb
+            # by its own flag, and RLIMIT_AS gets extra_as_mb on top.
+            ("node", "--max-old-space-size={memory_mb}", "{file}"),
             "node",
             None,
             ("heap out of memory", "Fatal process out of memory", "RangeError: Array buffer allocation failed"),
             ("js", "node"),
             version=("node", "--version"),
+            extra_as_mb=1024,
             missing="install Node.js (Debian: nodejs)",
         ),
         Language(
@@ -141,7 +144,7 @@ LANGUAGES: dict[str, Language] = {
             ("ocaml", "{file}"),
             "ocaml",
             None,
-            ("Out_of_memory",),
+            ("Out_of_memory", "Out of memory during evaluation"),
             ("ml",),
             version=("ocaml", "-version"),
             missing="Debian: ocaml-nox (make toolchains)",
@@ -174,25 +177,30 @@ LANGUAGES: dict[str, Language] = {
             ("java", "-Xmx{memory_mb}m", *_JVM, "-cp", ".", "Main"),
             "javac",
             ("javac", "-J-Xmx512m", *(f"-J{flag}" for flag in _JVM), "-encoding", "UTF-8", "{file}"),
-            ("java.lang.OutOfMemoryError",),
+            # Not "unable to create native thread": that OutOfMemoryError is the process limit, not memory.
+            tuple(
+                f"java.lang.OutOfMemoryError: {w}" for w in ("Java heap", "Requested array", "GC overhead", "Metaspace")
+            ),
             (),
             version=("javac", "-version"),
             extra_as_mb=2048,
             min_procs=32,
             missing="Debian: openjdk-17-jdk-headless (make toolchains)",
         ),
-        # CGO off: the build never calls gcc. GOCACHE and GOPATH default under HOME, which is the run's dir, so
-        # one run's build cache can never feed another's.
+        # GOCACHE and GOPATH default under HOME, which is the run's dir, so one run's build cache can never feed
+        # another's. cgo stays on (Go's default): Debian's precompiled std was built with it, and with it off a
+        # program importing net rebuilds half of std (~4x slower builds).
         Language(
             "go",
             "main.go",
             ("./main",),
             "go",
             ("go", "build", "-o", "main", "{file}"),
-            ("fatal error: runtime: out of memory", "runtime: cannot allocate memory"),
+            ("fatal error: out of memory", "fatal error: runtime: out of memory", "runtime: cannot allocate memory"),
             ("golang",),
-            (("CGO_ENABLED", "0"), ("GOFLAGS", "-buildvcs=false"), ("GOPROXY", "off"), ("GOTELEMETRY", "off")),
+            (("GOFLAGS", "-buildvcs=false"), ("GOPROXY", "off"), ("GOTELEMETRY", "off")),
             version=("go", "version"),
+            extra_as_mb=1024,  # the Go runtime reserves ~700 MB of address space (heap arena index) at start
             min_procs=32,
             missing="Debian: golang-go (make toolchains)",
         ),

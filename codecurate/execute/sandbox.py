@@ -65,9 +65,10 @@ class Limits:
     max_procs: int = 64  # processes + threads of the sandbox uid (node alone starts ~10 threads)
     max_output_bytes: int = 64_000  # stdout and stderr each; a run that writes more is killed ("fail")
     network: bool = False
-    # The compile step of a compiled language (java, go, cpp, rust) gets its own wall clock and CPU limit: a
-    # compiler's start (javac, rustc) under load is no measure of the program; the other limits are the run's.
+    # The compile step of a compiled language (java, go, cpp, rust) gets its own wall clock, CPU limit and address
+    # space: a compiler's start (javac, rustc) under load, or what it needs, is no measure of the program.
     compile_timeout_s: float = 60.0
+    compile_memory_mb: int = 2048
 
 
 @dataclass
@@ -356,7 +357,12 @@ def _execute(program: str, lang: Language, limits: Limits, files: dict[str, str]
             os.makedirs(os.path.dirname(path), exist_ok=True)
             Path(path).write_text(text, encoding="utf-8")
         if lang.compile:
-            step = replace(limits, timeout_s=limits.compile_timeout_s, cpu_s=limits.compile_timeout_s)
+            step = replace(
+                limits,
+                timeout_s=limits.compile_timeout_s,
+                cpu_s=limits.compile_timeout_s,
+                memory_mb=limits.compile_memory_mb,
+            )
             built = _run_once(lang.argv(lang.compile, limits.memory_mb), workdir, step, lang, mode)
             if built.status != "pass":
                 built.detail = f"compile: {built.detail or built.status}"
