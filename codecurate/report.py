@@ -193,7 +193,8 @@ def trust_lines(run: dict) -> list[str]:
 
 
 def eval_rows(run: dict) -> list[dict[str, Any]]:
-    """One row per (benchmark, pass@k) found in either summary, with the fine-tuned minus base delta."""
+    """One row per (benchmark, pass@k) found in either summary, with the fine-tuned minus base delta, each score's
+    95 % interval (``base_ci``, ``ft_ci``; None for summaries without one) and ``same``: the intervals overlap."""
     base = _dict(run["eval"]["base"].get("benchmarks"))
     ft = _dict(run["eval"]["ft"].get("benchmarks"))
     rows = []
@@ -203,9 +204,27 @@ def eval_rows(run: dict) -> list[dict[str, Any]]:
         for m in metrics:
             bv, fv = b.get(m), f.get(m)
             delta = fv - bv if _num(bv) and _num(fv) else None
+            bi, fi = _interval(b, m), _interval(f, m)
+            same = bi[0] <= fi[1] and fi[0] <= bi[1] if bi and fi else None
             rows.append({"benchmark": bench, "metric": m, "problems": f.get("problems", b.get("problems")),
-                         "base": bv, "ft": fv, "delta": delta})  # fmt: skip
+                         "base": bv, "ft": fv, "delta": delta, "base_ci": bi, "ft_ci": fi, "same": same})  # fmt: skip
     return rows
+
+
+def _interval(result: dict, metric: str) -> list[float] | None:
+    value = _dict(result.get("intervals")).get(metric)
+    return value if isinstance(value, list) and len(value) == 2 and all(_num(v) for v in value) else None
+
+
+def _with_ci(x: Any, ci: list[float] | None) -> str:
+    return fmt_pct(x) + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci and _num(x) else "")
+
+
+def _delta_text(row: dict[str, Any]) -> str:
+    text = fmt_delta(row["delta"])
+    if row["delta"] is None or row["same"] is None:
+        return text
+    return text + (" (no measurable difference)" if row["same"] else "")
 
 
 def _k_order(metric: str) -> tuple[int, str]:
@@ -313,16 +332,20 @@ def sections(run: dict, images: dict[str, Path]) -> list[Section]:
     rows = eval_rows(run)
     if rows:
         base_m, ft_m = run["eval"]["base"].get("model", "base"), run["eval"]["ft"].get("model", "fine-tuned")
-        blocks = [("p", f"Base: {base_m}. Fine-tuned: {ft_m}. Deltas are fine-tuned minus base, in points.")]
+        note = (
+            f"Base: {base_m}. Fine-tuned: {ft_m}. Deltas are fine-tuned minus base, in points. Brackets: 95% "
+            "bootstrap interval over problems; overlapping intervals mean no measurable difference."
+        )
+        blocks = [("p", note)]
         headers = ["benchmark", "metric", "problems", "base", "fine-tuned", "delta"]
         cells = [
             [
                 r["benchmark"],
                 r["metric"],
                 fmt_int(r["problems"]),
-                fmt_pct(r["base"]),
-                fmt_pct(r["ft"]),
-                fmt_delta(r["delta"]),
+                _with_ci(r["base"], r["base_ci"]),
+                _with_ci(r["ft"], r["ft_ci"]),
+                _delta_text(r),
             ]
             for r in rows
         ]

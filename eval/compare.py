@@ -1,4 +1,5 @@
-"""Two eval runs side by side: every pass@k of every benchmark either run has, with B - A deltas."""
+"""Two eval runs side by side: every pass@k of every benchmark either run has, with its 95 % interval, and the
+B - A delta with a verdict: "no measurable difference" when the two intervals overlap."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codecurate.errors import UserError
+from codecurate.eval.passk import overlap
+
+NO_DIFFERENCE = "no measurable difference"
 
 
 def load_summary(run_dir: str | Path) -> dict:
@@ -24,7 +28,9 @@ def load_summary(run_dir: str | Path) -> dict:
 
 
 def compare(a: str | Path, b: str | Path) -> list[tuple[str, str, str, str, str]]:
-    """Rows ``(benchmark, metric, A, B, delta)``; a metric one run lacks shows as "-" with no delta."""
+    """Rows ``(benchmark, metric, A, B, delta)``. A and B read ``0.300 [0.120, 0.540]`` (the score and its 95 %
+    interval); delta is B - A, followed by "(no measurable difference)" when the intervals overlap. A metric one run
+    lacks shows as "-" with no delta; a summary without intervals (older runs) shows the bare score."""
     sa, sb = load_summary(a)["benchmarks"], load_summary(b)["benchmarks"]
     rows = []
     for bench in dict.fromkeys([*sa, *sb]):
@@ -32,13 +38,30 @@ def compare(a: str | Path, b: str | Path) -> list[tuple[str, str, str, str, str]
         metrics = sorted({k for k in (*ra, *rb) if k.startswith("pass@")}, key=lambda k: int(k[5:]))
         for m in metrics:
             va, vb = ra.get(m), rb.get(m)
-            delta = f"{vb - va:+.3f}" if va is not None and vb is not None else ""
-            rows.append((bench, m, _fmt(va), _fmt(vb), delta))
+            ia, ib = _interval(ra, m), _interval(rb, m)
+            rows.append((bench, m, fmt_score(va, ia), fmt_score(vb, ib), verdict(va, vb, ia, ib)))
     return rows
 
 
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3f}"
+def _interval(result: dict, metric: str) -> list[float] | None:
+    value = (result.get("intervals") or {}).get(metric)
+    return value if isinstance(value, list) and len(value) == 2 else None
+
+
+def verdict(va: float | None, vb: float | None, ia: list[float] | None, ib: list[float] | None) -> str:
+    """B - A, and whether the 95 % intervals tell the two apart."""
+    if va is None or vb is None:
+        return ""
+    same = overlap(ia, ib)
+    if same is None:
+        return f"{vb - va:+.3f} (no interval)"
+    return f"{vb - va:+.3f}" + (f" ({NO_DIFFERENCE})" if same else "")
+
+
+def fmt_score(v: float | None, interval: list[float] | None = None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
 
 
 def format_table(rows: Sequence[Sequence[object]], headers: Sequence[str]) -> str:

@@ -1,5 +1,5 @@
 """pass@k, the unbiased estimator of Chen et al. 2021 ("Evaluating Large Language Models Trained on Code",
-arXiv:2107.03374, eq. 1), plus the confidence intervals the ablation reports.
+arXiv:2107.03374, eq. 1), plus the confidence intervals every summary and comparison reports.
 
 For one problem with n samples of which c pass, pass@k = 1 - C(n-c, k) / C(n, k): the chance that at least one of
 k samples drawn without replacement passes. The benchmark score is the mean over problems. When n < k the estimate
@@ -13,6 +13,8 @@ import random
 from collections.abc import Sequence
 
 DEFAULT_KS = (1, 10, 100)
+BOOTSTRAP_ROUNDS = 2000
+INTERVAL_METHOD = f"95% percentile bootstrap over problems, {BOOTSTRAP_ROUNDS} rounds, seed 0"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -72,3 +74,25 @@ def bootstrap_interval(
     lo = means[int(alpha / 2 * rounds)]
     hi = means[min(rounds - 1, int((1 - alpha / 2) * rounds))]
     return (lo, hi)
+
+
+def estimate_intervals(
+    results: Sequence[tuple[int, int]], scores: dict[str, float], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0
+) -> dict[str, list[float]]:
+    """A 95 % bootstrap interval for every ``pass@k`` in `scores` (from `estimate`), resampling problems: the
+    benchmark's problems are one sample of the tasks it stands for, and that is where most of the noise lies when
+    there are few of them. Seeded, so a summary is reproducible."""
+    out = {}
+    for name in scores:
+        k = int(name.removeprefix("pass@"))
+        lo, hi = bootstrap_interval([pass_at_k(n, c, k) for n, c in results], rounds=rounds, seed=seed)
+        out[name] = [round(lo, 4), round(hi, 4)]
+    return out
+
+
+def overlap(a: Sequence[float] | None, b: Sequence[float] | None) -> bool | None:
+    """Whether two intervals share a point; None when either is missing. Overlapping 95 % intervals are read as
+    "no measurable difference" (a conservative reading: some differences they hide would pass a paired test)."""
+    if not a or not b:
+        return None
+    return a[0] <= b[1] and b[0] <= a[1]

@@ -25,6 +25,7 @@ from codecurate.errors import UserError
 from codecurate.finetune.data import load_rows, split
 from codecurate.io import write_json
 from codecurate.manifest import write_manifest
+from codecurate.prompt_formats import PROMPT_FORMATS, get_format
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,11 @@ class FinetuneConfig:
     model: str = field(default="smollm2", metadata={"help": "base model: folder, Hub id, or alias 'smollm2'"})
     output: str = field(default="runs/ft", metadata={"help": "output folder", "aliases": ["-o"]})
     method: Literal["lora", "full"] = field(default="lora", metadata={"help": "LoRA adapters (PEFT) or all weights"})
+    prompt_format: str = field(
+        default="chat",
+        metadata={"help": "chat: the tokenizer's chat template; alpaca, wavecoder: that instruction format, written "
+                  "into the saved tokenizer's chat_template (for base models)", "choices": list(PROMPT_FORMATS)},
+    )  # fmt: skip
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
     lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA path"})
@@ -148,6 +154,29 @@ def _peft_config(cfg: FinetuneConfig):
     )  # fmt: skip
 
 
+def apply_prompt_format(tokenizer, cfg: FinetuneConfig, chat_rows: bool) -> None:
+    """Set the tokenizer's chat template to the chosen format, before TRL renders any row with it; the saved
+    tokenizer then carries it, so eval and vLLM prompt the model the way it was trained."""
+    fmt = get_format(cfg.prompt_format)
+    if fmt is None:
+        if chat_rows and not tokenizer.chat_template:
+            raise UserError(
+                f"{cfg.model}: its tokenizer has no chat template (a base model); choose an instruction format with "
+                f"--prompt-format {'|'.join(p for p in PROMPT_FORMATS if p != 'chat')}"
+            )
+        return
+    if not chat_rows:
+        raise UserError(
+            f"{cfg.input}: --prompt-format {fmt.name} formats chat rows; plain-text prompt/completion rows are "
+            "trained as written (use --prompt-format chat)"
+        )
+    if tokenizer.eos_token is None:
+        raise UserError(f"{cfg.model}: tokenizer has no end-of-sequence token, so a trained model could not stop")
+    if tokenizer.chat_template:
+        log.warning("%s: its own chat template is replaced by the %s format", cfg.model, fmt.name)
+    tokenizer.chat_template = fmt.chat_template()
+
+
 def summarize_log(log_history: list[dict]) -> tuple[list[dict], float | None, float | None]:
     """The trainer's log as ``{step, loss}`` / ``{step, eval_loss}`` dicts, plus the last train and eval loss."""
     entries = []
@@ -198,6 +227,7 @@ def run(cfg: FinetuneConfig) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    apply_prompt_format(tokenizer, cfg, chat_rows=isinstance(train_rows[0]["prompt"], list))
     args = build_sft_config(cfg, on_gpu, bool(val_rows))
     trainer = SFTTrainer(
         model=model_path,
@@ -240,6 +270,7 @@ def run(cfg: FinetuneConfig) -> dict:
         "base_model": cfg.model,
         "base_model_path": model_path,
         "method": cfg.method,
+        "prompt_format": cfg.prompt_format,
         "steps": state.global_step,
         "tokens_seen": tokens,
         "wall_time_s": round(wall, 2),

@@ -43,6 +43,10 @@ class GenerateConfig:
     backend_options: dict = field(
         default_factory=dict, metadata={"help": "backend keyword options, e.g. base_url, concurrency (YAML only)"}
     )
+    base_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible endpoint for --backend openai (else backend_options."
+                                "base_url, else $OPENAI_BASE_URL, else https://api.openai.com/v1)"},
+    )  # fmt: skip
     discriminator: str = field(
         default="same", metadata={"help": "discriminator model: 'same' (the generator), 'none' (rules only) or a name"}
     )
@@ -137,6 +141,8 @@ class GenerateConfig:
 
     def __post_init__(self) -> None:
         parse_mix(self.mix)
+        if self.base_url and "openai" not in (self.backend, self.disc_backend):
+            raise UserError("--base-url is the endpoint of --backend openai (or --disc-backend openai)")
         at_least_one = ("batch_size", "max_tokens", "disc_max_tokens", "max_attempts", "tasks_per_seed", "ngram")
         for name in (*at_least_one, "samples"):
             if getattr(self, name) < 1:
@@ -195,6 +201,8 @@ def make_bug_fn() -> Any:
 
 def backend_options(cfg: GenerateConfig, kind: str, given: dict) -> dict:
     # --batch-size is the model's batch too, unless backend_options says otherwise (servers batch themselves).
+    if kind == "openai" and cfg.base_url:  # --base-url (or a top-level YAML base_url) wins over backend_options
+        given = {**given, "base_url": cfg.base_url}
     return {"batch_size": cfg.batch_size, **given} if kind == "transformers" else given
 
 

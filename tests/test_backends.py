@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from codecurate.errors import UserError
 from codecurate.generate.backends import load_backend
 from codecurate.generate.backends.base import Request, SamplingParams
 from codecurate.generate.backends.hf import prefix_groups, truncate_at_stop
+from codecurate.generate.backends.openai import DEFAULT_BASE_URL, resolve_base_url
 
 
 def canned_reply(messages: list[dict]) -> str:
@@ -38,16 +40,23 @@ def canned_reply(messages: list[dict]) -> str:
     return f"INSTRUCTION: Write a function like the one shown, for input {len(user)}.\nOUTPUT:\n```python\n{code}\n```"
 
 
+def canned_completion(prompt: str) -> str:
+    """A raw continuation that names the prompt it continues (so tests can check the order of answers)."""
+    return f"    return {len(prompt)}\n"
+
+
 class FakeOpenAI:
-    """/v1/chat/completions with behaviour picked by the request's model name:
+    """/v1/chat/completions and /v1/completions with behaviour picked by the request's model name:
 
     ``ok``; ``429`` / ``500`` (always); ``flaky`` (429 then 500 then ok, per conversation); ``hang`` (never
-    answers in time); ``empty`` (an empty message); ``slow`` (answers after ``delay`` seconds).
+    answers in time); ``empty`` (an empty message); ``slow`` (answers after ``delay`` seconds); ``nolist``
+    (/v1/completions refuses a list of prompts, as some servers do). ``GET /v1/models`` answers ``models_status``.
     """
 
-    def __init__(self, delay: float = 0.0, reply=canned_reply):
-        self.delay, self.reply = delay, reply
+    def __init__(self, delay: float = 0.0, reply=canned_reply, complete=canned_completion, models_status=200):
+        self.delay, self.reply, self.complete, self.models_status = delay, reply, complete, models_status
         self.hits: Counter = Counter()
+        self.batches: list[int] = []  # prompts per /v1/completions request
         self.lock = threading.Lock()
         owner = self
 
@@ -55,8 +64,17 @@ class FakeOpenAI:
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
+            def do_GET(self):
+                with owner.lock:
+                    owner.hits[f"GET {self.path}"] += 1
+                if self.path != "/v1/models":
+                    return owner.send(self, 404, {"error": "not found"})
+                owner.send(self, owner.models_status, {"object": "list", "data": [{"id": "ok", "object": "model"}]})
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/v1/completions":
+                    return owner.handle_text(self, body)
                 owner.handle(self, body)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -89,6 +107,21 @@ class FakeOpenAI:
                    for i in range(body.get("n", 1))]  # fmt: skip
         usage = {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())}
         self.send(h, 200, {"choices": choices, "usage": usage, "auth": h.headers.get("Authorization")})
+
+    def handle_text(self, h: BaseHTTPRequestHandler, body: dict) -> None:
+        mode, prompts = body["model"], body["prompt"]
+        batch = prompts if isinstance(prompts, list) else [prompts]
+        with self.lock:
+            self.hits[f"text {mode}"] += 1
+            self.batches.append(len(batch))
+        if mode == "nolist" and isinstance(prompts, list):
+            return self.send(h, 400, {"error": "prompt must be a string"})
+        n = body.get("n", 1)
+        texts = [self.complete(p) for p in batch for _ in range(n)]
+        # Choices in reverse order: their "index" (prompt * n + sample) must be what puts them in place.
+        choices = [{"index": i, "text": t, "finish_reason": "stop"} for i, t in enumerate(texts)][::-1]
+        usage = {"prompt_tokens": 5 * len(batch), "completion_tokens": sum(len(t.split()) for t in texts)}
+        self.send(h, 200, {"object": "text_completion", "choices": choices, "usage": usage})
 
     @staticmethod
     def send(h: BaseHTTPRequestHandler, status: int, obj: dict, headers: dict | None = None) -> None:
@@ -171,9 +204,80 @@ def test_openai_empty_response_is_flagged(server):
     assert out[0].error == "empty response"
 
 
-def test_openai_connection_refused():
-    b = load_backend("openai", "m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff=0.01)
+def test_openai_connection_lost_after_start_is_a_request_error(server):
+    b = _openai(server, "ok", max_retries=1)
+    server.close()  # the server goes away mid-run: requests fail one by one, the run goes on
     assert b.complete([_req()])[0].error.startswith("connection error")
+
+
+def test_unreachable_endpoint_is_one_user_error_at_once():
+    t = time.perf_counter()
+    with pytest.raises(UserError, match=r"cannot reach http://127\.0\.0\.1:9/v1 \(from base_url\).*OPENAI_BASE_URL"):
+        load_backend("openai", "m", base_url="http://127.0.0.1:9/v1")
+    with pytest.raises(UserError, match=r"cannot reach http://no-such-host\.invalid/v1 \(from base_url\): "):
+        load_backend("openai", "m", base_url="http://no-such-host.invalid/v1")  # the issue's case: a bad host name
+    # A server that accepts connections but never answers fails after the short probe, not after every retry.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        with pytest.raises(UserError, match=r"no answer from .* within 0\.5 s"):
+            load_backend("openai", "m", base_url=url, probe_timeout=0.5)
+    finally:
+        silent.close()
+    assert time.perf_counter() - t < 10
+    with pytest.raises(UserError, match="must start with http"):
+        load_backend("openai", "m", base_url="localhost:8000/v1")
+
+
+def test_refused_key_is_one_user_error(monkeypatch):
+    s = FakeOpenAI(models_status=401)
+    try:
+        monkeypatch.setenv("OPENAI_API_KEY", "sekrit-key")
+        with pytest.raises(UserError, match=r"refused the API key \(HTTP 401\); set \$OPENAI_API_KEY") as e:
+            load_backend("openai", "m", base_url=s.url)
+        assert "sekrit" not in str(e.value)
+    finally:
+        s.close()
+
+
+def test_base_url_from_environment_as_the_official_client_reads_it(server, monkeypatch, caplog):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    assert resolve_base_url(None) == (DEFAULT_BASE_URL, "default") == ("https://api.openai.com/v1", "default")
+    monkeypatch.setenv("OPENAI_BASE_URL", "")
+    assert resolve_base_url(None)[0] == DEFAULT_BASE_URL  # empty counts as unset
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sekrit-key")
+    with caplog.at_level("INFO", logger="codecurate.generate.backends.openai"):
+        b = load_backend("openai", "ok")
+    assert b.base_url == server.url and b.complete([_req()])[0].error is None
+    assert server.hits["GET /v1/models"] == 1  # the probe
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [f"openai backend: {server.url} (from $OPENAI_BASE_URL), model ok, API key from $OPENAI_API_KEY"]
+    assert resolve_base_url("http://x/v1") == ("http://x/v1", "base_url")  # an explicit URL wins
+
+
+def test_openai_complete_text_batches_prompts_in_one_request(server):
+    b = _openai(server, "ok", prompts_per_request=3)
+    prompts = ["def f(x):\n", "def gg(x):\n", "def hhh(x):\n", "x" * 10]
+    out = b.complete_text(prompts, [SamplingParams(max_tokens=8, n=2)] * 4)
+    assert server.batches == [3, 1]  # 3 prompts in the first request, the last one alone
+    assert [r.error for r in out] == [None] * 4
+    assert [[c.text for c in r.completions] for r in out] == [[canned_completion(p)] * 2 for p in prompts]
+    # usage is per request: shared out, the total stays what the server counted.
+    assert sum(c.completion_tokens for r in out for c in r.completions) == 2 * 4 * 2
+
+
+def test_openai_complete_text_applies_all_stop_strings_and_falls_back_to_one_prompt(server):
+    stops = ["\n", "a", "b", "c", "0"]  # five stop strings: the API takes four, "0" is applied here
+    b = _openai(server, "nolist")
+    out = b.complete_text(["p" * 10, "q" * 20], [SamplingParams(stop=stops)] * 2)
+    assert [r.text for r in out] == ["    return 1", "    return 2"]
+    assert all(r.completions[0].finish_reason == "stop" for r in out)
+    assert server.batches == [2, 1, 1]  # the list was refused once, then one prompt per request
+    out = b.complete_text(["r", "s"], [SamplingParams()] * 2)
+    assert server.batches[3:] == [1, 1] and out[0].error is None
 
 
 def test_openai_api_key_from_configurable_env(server, monkeypatch):

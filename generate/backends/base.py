@@ -48,10 +48,22 @@ class Response:
         return self.completions[0].text if self.completions else ""
 
 
+def truncate_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
+    """Cut `text` before the first occurrence of any stop string; also say whether one was found."""
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
 class Backend(Protocol):
     name: str  # e.g. "transformers:/path/to/model", recorded as provenance
 
     def complete(self, requests: list[Request]) -> list[Response]: ...
+
+
+class TextBackend(Backend, Protocol):
+    """A backend that also takes raw prompts (no chat template): base models, HumanEval-style completion."""
+
+    def complete_text(self, prompts: list[str], params: list[SamplingParams]) -> list[Response]: ...
 
 
 class FunctionBackend:

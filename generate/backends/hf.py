@@ -19,15 +19,9 @@ import logging
 from typing import Any
 
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import Completion, Request, Response, SamplingParams
+from codecurate.generate.backends.base import Completion, Request, Response, SamplingParams, truncate_at_stop
 
 log = logging.getLogger(__name__)
-
-
-def truncate_at_stop(text: str, stop: list[str]) -> tuple[str, bool]:
-    """Cut `text` before the first occurrence of any stop string; also say whether one was found."""
-    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
 
 
 def common_prefix(a: list[int], b: list[int]) -> int:
