@@ -125,6 +125,11 @@ class GenerateConfig:
                   "(marked validation.status 'unvalidated')"},
     )  # fmt: skip
     test_max_tokens: int = field(default=256, metadata={"help": "budget for the seed tests the LLM writes"})
+    test_samples: int = field(
+        default=1,
+        metadata={"help": "answers sampled per seed when writing its tests, at --sample-temperature (0.8 when "
+                  "unset); the distinct assertions of all are tried (MultiPL-T samples several test suites)"},
+    )  # fmt: skip
     alpaca: str | None = field(default=None, metadata={"help": "also write Alpaca-style JSON here"})
     hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
     overwrite: bool = field(default=False, metadata={"help": "start over instead of resuming"})
@@ -144,7 +149,7 @@ class GenerateConfig:
         if self.base_url and "openai" not in (self.backend, self.disc_backend):
             raise UserError("--base-url is the endpoint of --backend openai (or --disc-backend openai)")
         at_least_one = ("batch_size", "max_tokens", "disc_max_tokens", "max_attempts", "tasks_per_seed", "ngram")
-        for name in (*at_least_one, "samples"):
+        for name in (*at_least_one, "samples", "test_samples"):
             if getattr(self, name) < 1:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 1")
         if self.limit is not None and self.limit < 0:
@@ -366,7 +371,9 @@ def _with_seed_tests(items: list[Item], backend: Backend, cfg: GenerateConfig, t
                 todo.append((key, sid, digest, seed))
         log.info("seed tests: %d seeds, %d reused from %s, %d to write", len(seeds), len(by_id), store.path, len(todo))
         stats: Counter = Counter()
-        test_cfg = SeedTestConfig(max_tokens=cfg.test_max_tokens)
+        test_cfg = SeedTestConfig(max_tokens=cfg.test_max_tokens, samples=cfg.test_samples)
+        if cfg.sample_temperature is not None:
+            test_cfg.sample_temperature = cfg.sample_temperature
         # Batches bound what a crash loses and feed the bar: one call for all seeds is silent for minutes on CPU.
         with timings("seed_tests"), tqdm(total=len(todo), desc="seed tests", unit="seed") as bar:
             for start in range(0, len(todo), cfg.batch_size):

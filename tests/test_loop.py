@@ -448,3 +448,19 @@ def test_translate_targets_default_to_the_validatable_and_warn_for_the_rest(tmp_
         f"translate target julia cannot be validated here: {UNVALIDATED_REASONS[cannot_validate('julia')]}",
         "translate target cobol cannot be validated here: no sandbox adapter for the language",
     ]
+
+
+def test_test_samples_reach_seed_test_writing(tmp_path):
+    asked: list = []
+
+    class TestWriter(FunctionBackend):
+        def complete(self, requests):
+            asked.extend(r.params for r in requests if r.messages[-1]["content"].startswith("Write "))
+            return super().complete(requests)
+
+    seeds = write_seeds(tmp_path / "s.jsonl", SEEDS[:1])
+    cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, test_samples=3,
+                         decontaminate_with=[], discriminator="none")  # fmt: skip
+    run(cfg, TestWriter(_test_writer([], FIRST).fn))
+    assert [(p.n, p.temperature) for p in asked] == [(3, 0.8)]
+    assert lines(tmp_path / "inst.seedtests.jsonl")[0]["tests"]  # the three answers' distinct assertions
