@@ -145,17 +145,29 @@ def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
 
 def _bound_in(node: ast.AST) -> set[str]:
     """Names a scope binds locally (parameters, assignments, imports, nested defs), less its ``global`` names."""
+    return _scan(node)[0]
+
+
+def _scan(node: ast.AST, skip: set[int] | None = None) -> tuple[set[str], list[str], list[ast.AST]]:
+    """One pass over ``node``'s own scope: (names it binds, names it loads, nested scopes)."""
     bound: set[str] = set()
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
         a = node.args
         bound.update(x.arg for x in a.posonlyargs + a.args + a.kwonlyargs)
         bound.update(x.arg for x in (a.vararg, a.kwarg) if x is not None)
     declared_global: set[str] = set()
+    loads: list[str] = []
+    nested: list[ast.AST] = []
     for n in _scope_nodes(node):
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            bound.add(n.id)
-        elif isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            bound.add(n.name)
+        if isinstance(n, ast.Name):
+            if not isinstance(n.ctx, ast.Load):
+                bound.add(n.id)
+            elif skip is None or id(n) not in skip:
+                loads.append(n.id)
+        elif isinstance(n, _SCOPES):
+            nested.append(n)
+            if not isinstance(n, ast.Lambda):
+                bound.add(n.name)
         elif isinstance(n, ast.Import | ast.ImportFrom):
             bound.update((a.asname or a.name).split(".")[0] for a in n.names if a.name != "*")
         elif isinstance(n, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and n.name:
@@ -164,31 +176,27 @@ def _bound_in(node: ast.AST) -> set[str]:
             bound.add(n.rest)
         elif isinstance(n, ast.Global):
             declared_global.update(n.names)
-    return bound - declared_global
+    return bound - declared_global, loads, nested
 
 
 def global_reads(node: ast.AST, outer: frozenset[str] = frozenset(), annotations: bool = True) -> set[str]:
     """Names ``node`` (a def, class or module-level statement) reads that no scope inside it binds: what the
     module or builtins must provide. ``annotations=False`` leaves out names read only in annotations (not
     evaluated under ``from __future__ import annotations``)."""
-    is_scope = isinstance(node, _SCOPES)
-    local = _bound_in(node) if is_scope else set()
-    visible = outer | local
-    # Functions nested in a class do not see the class's names; those nested in a function see its locals.
-    inner = outer if isinstance(node, ast.ClassDef) else frozenset(visible)
-    skip: set[int] = set()
+    skip: set[int] | None = None
     if not annotations:
+        skip = set()
         for n in [node, *_scope_nodes(node)]:
             for ann in _annotation_nodes(n):
                 skip.update(id(x) for x in ast.walk(ann))
-    reads: set[str] = set()
-    for n in _scope_nodes(node):
-        if id(n) in skip:
-            continue
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in visible:
-            reads.add(n.id)
-        elif isinstance(n, _SCOPES):
-            reads |= global_reads(n, inner, annotations)
+    bound, loads, nested = _scan(node, skip)
+    local = bound if isinstance(node, _SCOPES) else set()
+    visible = outer | local
+    # Functions nested in a class do not see the class's names; those nested in a function see its locals.
+    inner = outer if isinstance(node, ast.ClassDef) else frozenset(visible)
+    reads = {name for name in loads if name not in visible}
+    for n in nested:
+        reads |= global_reads(n, inner, annotations)
     return reads
 
 
