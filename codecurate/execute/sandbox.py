@@ -79,6 +79,7 @@ class ExecutionResult:
     stderr: str
     duration_s: float
     detail: str = ""  # e.g. "runtime 'lua5.4' not installed" for skipped
+    compile_s: float = 0.0  # wall time of the compile step (compiled languages); duration_s is the run step's
 
 
 # Directories any user may write to; in namespace mode each is hidden under an empty root-owned tmpfs.
@@ -368,8 +369,11 @@ def _execute(program: str, lang: Language, limits: Limits, files: dict[str, str]
                 built.detail = f"compile: {built.detail or built.status}"
                 if built.status == "fail":
                     built.detail = "compile error"
+                built.compile_s = built.duration_s  # and duration_s stays the compile step's: no run happened
                 return built
-        return _run_once(lang.argv(lang.run, limits.memory_mb), workdir, limits, lang, mode)
+        result = _run_once(lang.argv(lang.run, limits.memory_mb), workdir, limits, lang, mode)
+        result.compile_s = built.duration_s if lang.compile else 0.0
+        return result
     except OSError as e:
         return ExecutionResult("sandbox-error", None, "", "", 0.0, f"{type(e).__name__}: {e}")
     finally:
