@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = parse(getattr(mod, cls_name), args, section=args.stage)
         start = time.perf_counter()
         # One writer per output: a second run on the same output is refused here, naming the holder.
-        target = getattr(cfg, "output", None)
+        # (`eval --compare` only reads: it takes no lock and creates no folder.)
+        target = None if getattr(cfg, "compare", None) else getattr(cfg, "output", None)
         with output_lock(target) if target else contextlib.nullcontext():
             summary = mod.run(cfg)
     except UserError as e:
