@@ -3,7 +3,14 @@ import math
 
 import pytest
 
-from codecurate.eval.passk import bootstrap_interval, estimate, pass_at_k, wilson_interval
+from codecurate.eval.passk import (
+    bootstrap_interval,
+    estimate,
+    estimate_intervals,
+    overlap,
+    pass_at_k,
+    wilson_interval,
+)
 
 
 def brute_force(n: int, c: int, k: int) -> float:
@@ -58,3 +65,28 @@ def test_intervals_contain_the_estimate_and_stay_in_bounds():
     lo, hi = bootstrap_interval(values, rounds=500, seed=1)
     assert lo < 0.3 < hi and lo >= 0 and hi <= 1
     assert bootstrap_interval(values, rounds=500, seed=1) == (lo, hi)  # seeded
+
+
+def test_bootstrap_interval_known_cases():
+    # 10 problems, 1 solved: a resampled mean is Binomial(10, 0.1) / 10, with P(<= 0.2) = 0.930 and
+    # P(<= 0.3) = 0.987, so the 97.5th percentile is 0.3; P(0) = 0.349, so the 2.5th is 0.
+    assert bootstrap_interval([1.0] + [0.0] * 9, rounds=2000, seed=0) == (0.0, 0.3)
+    assert bootstrap_interval([1.0] * 5, rounds=200, seed=3) == (1.0, 1.0)  # no spread, no interval
+    # 100 problems, half solved: the normal approximation is 0.5 +- 1.96 * sqrt(0.25 / 100) = [0.402, 0.598].
+    lo, hi = bootstrap_interval([1.0] * 50 + [0.0] * 50, rounds=2000, seed=0)
+    assert lo == pytest.approx(0.402, abs=0.02) and hi == pytest.approx(0.598, abs=0.02)
+
+
+def test_estimate_intervals_cover_every_computed_k_and_are_seeded():
+    results = [(10, 0)] * 6 + [(10, 10)] * 2 + [(10, 3)] * 2
+    scores, _ = estimate(results, ks=(1, 10, 100))
+    intervals = estimate_intervals(results, scores)
+    assert set(intervals) == {"pass@1", "pass@10"}  # pass@100 was not computed, so it has no interval either
+    for name, (lo, hi) in intervals.items():
+        assert 0 <= lo <= scores[name] <= hi <= 1
+    assert intervals == estimate_intervals(results, scores) != estimate_intervals(results, scores, seed=1)
+
+
+def test_overlap():
+    assert overlap([0.1, 0.3], [0.3, 0.5]) is True and overlap([0.1, 0.2], [0.25, 0.5]) is False
+    assert overlap([0.4, 0.6], [0.1, 0.45]) is True and overlap(None, [0, 1]) is None
