@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from runtimes import require_runtime
 
 from codecurate.errors import UserError
 from codecurate.execute import languages, sandbox
@@ -67,8 +68,7 @@ def test_javascript_and_lua():
         execute("const a = require('assert'); a.deepStrictEqual([1, 2], [1, 2]);", "javascript", FAST).status == "pass"
     )
     assert execute("require('assert').strictEqual(1, 2);", "js", FAST).status == "fail"
-    if languages.get_language("lua").runtime_path() is None:
-        pytest.skip("lua5.4 not installed")
+    require_runtime("lua")
     assert execute("assert(1 + 1 == 2)", "lua", FAST).status == "pass"
     assert execute("assert(1 + 1 == 3)", "lua", FAST).status == "fail"
 
@@ -95,3 +95,32 @@ def test_rlimits_fallback_still_blocks_python_sockets(monkeypatch):
     assert execute("print(1)", "python", FAST).status == "pass"
     result = execute("import socket; socket.create_connection(('192.0.2.1', 80), timeout=1)", "python", FAST)
     assert result.status == "fail" and "network disabled" in result.stderr
+
+
+def test_runtimes_that_reserve_address_space_still_run_under_a_small_memory_limit():
+    """node, the JVM and the Go runtime reserve hundreds of MB of address space at start: their adapters add it to
+    RLIMIT_AS (extra_as_mb) and cap the heap at memory_mb instead, so a 256 MB limit still runs them."""
+    programs = {
+        "javascript": "console.log(process.execArgv.join(' '));",
+        "java": "public class Main { public static void main(String[] a) { "
+        "System.out.println(Runtime.getRuntime().maxMemory() >> 20); } }",
+        "go": 'package main\nimport "fmt"\nfunc main() { fmt.Println("ok") }',
+    }  # fmt: skip
+    for language in programs:
+        require_runtime(language)
+    jobs = [(program, language) for language, program in programs.items()]
+    results = dict(zip(programs, execute_many(jobs, Limits(timeout_s=60, memory_mb=256)), strict=True))
+    assert {lang: r.status for lang, r in results.items()} == dict.fromkeys(programs, "pass"), results
+    assert results["javascript"].stdout.strip() == "--max-old-space-size=256"
+    assert int(results["java"].stdout) <= 256  # the heap cap is memory_mb
+
+
+def test_compile_step_has_its_own_clock():
+    """A compile slower than the run's wall limit still runs; the compile step's own limit stops a slow compile."""
+    require_runtime("cpp")
+    program = "#include <bits/stdc++.h>\nint main() { std::cout << std::gcd(12, 18) << std::endl; }"
+    result = execute(program, "cpp", Limits(timeout_s=0.5, compile_timeout_s=120))
+    assert result.status == "pass" and result.stdout == "6\n", result
+    assert result.compile_s > 0 and result.duration_s < 0.5
+    slow = execute(program, "cpp", Limits(timeout_s=30, compile_timeout_s=0.05))
+    assert slow.status == "timeout" and slow.detail.startswith("compile:"), slow
