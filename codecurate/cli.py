@@ -18,7 +18,7 @@ from typing import Any
 from codecurate import __version__
 from codecurate.config import add_dataclass_arguments, parse
 from codecurate.errors import UserError
-from codecurate.io import DiskError, disk_error
+from codecurate.io import DiskError, disk_error, os_error_of
 from codecurate.locks import output_lock
 
 # stage -> (module, config class, one-line help). A literal dict: the whole CLI at a glance.
@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"codecurate {args.stage}: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:  # a full, read-only or forbidden place, wherever it surfaced: one line, no traceback
-        fault = disk_error(e, target or ".", f"running {args.stage} (output {target})")
+    except Exception as e:  # a full, read-only or forbidden place, wherever it surfaced: one line, no traceback
+        os_error = os_error_of(e)
+        fault = disk_error(os_error, target or ".", f"running {args.stage} (output {target})") if os_error else e
         if not isinstance(fault, DiskError):
             raise
         print(f"codecurate {args.stage}: error: {fault}", file=sys.stderr)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,6 +56,22 @@ def disk_error(e: OSError, path: str | os.PathLike, doing: str) -> Exception:
     else:
         hint = "write somewhere writable or fix the permissions, then rerun the same command"
     return DiskError(f"{where}: {PLACE_FAULTS[e.errno]} while {doing}; {hint}")
+
+
+# Rust extensions (safetensors, tokenizers) raise their own error types with the errno only in the message.
+# Display form "... (os error 28)", Debug form "Os { code: 28, ... }".
+_RUST_OS_ERROR = re.compile(r"\(os error (\d+)\)|Os \{ code: (\d+),")
+
+
+def os_error_of(e: BaseException) -> OSError | None:
+    """The `OSError` behind `e`: `e` itself, or the one a Rust extension wrapped into its message; else None."""
+    if isinstance(e, OSError):
+        return e
+    m = _RUST_OS_ERROR.search(str(e))
+    if m is None:
+        return None
+    code = int(m.group(1) or m.group(2))
+    return OSError(code, os.strerror(code))
 
 
 def human_bytes(n: float) -> str:

@@ -506,3 +506,25 @@ def test_generate_against_a_flaky_server_accounts_for_every_seed_once(tmp_path: 
         assert sorted(keys(out)) == sorted(r[:3] for r in [(a["seed_id"], a["task"], a["attempt"]) for a in accepted])
     finally:
         server.close()
+
+
+@needs_mount
+def test_a_full_disk_under_safetensors_is_recognised(tmp_path: Path) -> None:
+    # Model saves (conversion cache, finetune) go through safetensors' Rust writer, whose error is no OSError.
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    snippet = (
+        "import numpy as np, sys\nfrom safetensors.numpy import save_file\n"
+        "from codecurate.io import disk_error, os_error_of\n"
+        "try:\n    save_file({'w': np.ones((256, 1024), np.float32)}, sys.argv[1])\n"
+        "except Exception as e:\n"
+        "    print(type(e).__name__, '|', disk_error(os_error_of(e), sys.argv[1], 'saving a model'))\n"
+    )
+    r = in_namespace(f'mount -t tmpfs -o size=64k tmpfs {mnt}\n{sys.executable} -c "{snippet}" {mnt}/model.safetensors')
+    assert r.returncode == 0, r.stderr
+    kind, message = r.stdout.strip().split(" | ")
+    assert kind != "OSError"
+    assert message == (
+        f"{mnt}/model.safetensors: no space left on device while saving a model; free some space and rerun "
+        "the same command (finished work is kept)"
+    )
