@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import io
 import re
 import sys
@@ -190,7 +191,9 @@ def global_reads(node: ast.AST, outer: frozenset[str] = frozenset(), annotations
             for ann in _annotation_nodes(n):
                 skip.update(id(x) for x in ast.walk(ann))
     bound, loads, nested = _scan(node, skip)
-    local = bound if isinstance(node, _SCOPES) else set()
+    # A class body reads module names it also binds (`_tpl = _tpl` in difflib.HtmlDiff): only function scopes
+    # hide their own names.
+    local = bound if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) else set()
     visible = outer | local
     # Functions nested in a class do not see the class's names; those nested in a function see its locals.
     inner = outer if isinstance(node, ast.ClassDef) else frozenset(visible)
@@ -283,11 +286,18 @@ def needed_names(seed: dict, fn: ast.FunctionDef | ast.AsyncFunctionDef | None =
     if fn is None:
         return set()
     lazy = "from __future__ import annotations" in (seed.get("context") or "")
+    # Decorators and defaults are evaluated where the def stands (a class body for a method), not at the call:
+    # if they fail, the definition fails, which the probe sees anyway.
+    fn = copy.copy(fn)
+    fn.decorator_list = []
+    fn.args = copy.copy(fn.args)
+    fn.args.defaults, fn.args.kw_defaults = [], [None] * len(fn.args.kwonlyargs)
     return global_reads(fn, annotations=not lazy) - BUILTIN_NAMES
 
 
 def _is_star(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names)
+    """Whether a top-level statement holds a star import (``try: from _codecs import *`` included)."""
+    return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(stmt))
 
 
 # --- the sandbox probe --------------------------------------------------------------------------------------

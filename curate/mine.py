@@ -40,7 +40,7 @@ from codecurate.curate.extract import (
     strip_python_docstring,
 )
 from codecurate.curate.filters import FilterConfig, count_by_language, run_filters
-from codecurate.curate.mine_python import NOT_PYTHON, mark_runnable, module_contexts
+from codecurate.curate.mine_python import NOT_PYTHON, mark_runnable, module_contexts, package_of
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, write_jsonl
 from codecurate.manifest import write_manifest
@@ -187,6 +187,10 @@ def runnable_counts(records: list[dict]) -> dict[str, Any]:
 
 def reason_class(reason: str) -> str:
     """A reason without its particulars (names, values), for counting."""
+    if "Can't instantiate abstract class" in reason:
+        return "abstract class: cannot be instantiated"
+    if re.search(r"__(init|new)__\(\) missing \d+ required", reason):
+        return "class cannot be built without arguments (inherited constructor)"
     reason = re.sub(r"^(fail|timeout|memory|crash|sandbox-error): ", "", reason)
     head = re.split(r"[:(]", reason, maxsplit=1)[0].strip()
     return re.sub(r"^class \S+ ", "class ", head) or "unknown"
@@ -337,7 +341,8 @@ def _records_from_source(source: str, file: Path, root: Path, origin: dict[str, 
             stats.pre_removed["no_docstring"] += 1
             continue
         documented.append(fn)
-    contexts = module_contexts(source, [fn.func_name for fn in documented]) if lang == "python" else {}
+    names = [fn.func_name for fn in documented]
+    contexts = module_contexts(source, names, package_of(rel)) if lang == "python" and names else {}
     out = []
     for fn in documented:
         extra: dict[str, Any] = {}

@@ -43,7 +43,8 @@ class Context:
 class _Module:
     """One parsed module: its top-level statements, what each binds and reads, and their source lines."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, package: str | None = None):
+        self.package = package
         self.tree = ast.parse(source)
         self.lines = source.splitlines()
         self.binders: dict[str, list[int]] = {}
@@ -55,11 +56,10 @@ class _Module:
                 continue  # the script part of a module is never context
             for name in statement_binds(stmt):
                 self.binders.setdefault(name, []).append(i)
-            if isinstance(stmt, ast.ImportFrom):
-                if stmt.module == "__future__":
-                    self.future.append(i)
-                elif any(a.name == "*" for a in stmt.names):
-                    self.stars.append(i)
+            if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+                self.future.append(i)
+            elif any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(stmt)):
+                self.stars.append(i)
 
     def reads(self, i: int) -> set[str]:
         """Module-level names statement ``i`` reads (computed once, only for statements someone needs)."""
@@ -88,9 +88,33 @@ class _Module:
 
     def segment(self, i: int) -> str:
         stmt = self.tree.body[i]
+        if self.package is not None and any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(stmt)):
+            # Outside its package a relative import fails: name the module absolutely (the tree's root must be
+            # importable, as the standard library is).
+            return ast.unparse(_Absolute(self.package).visit(stmt))
         start = _first_line(stmt)
         assert stmt.end_lineno is not None
         return "\n".join(self.lines[start - 1 : stmt.end_lineno])
+
+
+class _Absolute(ast.NodeTransformer):
+    """``from .x import y`` -> ``from pkg.x import y``, for a module of package ``pkg``."""
+
+    def __init__(self, package: str):
+        self.parts = package.split(".") if package else []
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.ImportFrom:
+        if not node.level or node.level - 1 >= len(self.parts):
+            return node  # absolute already, or above the tree's root: left to fail in the probe
+        base = self.parts[: len(self.parts) - (node.level - 1)]
+        return ast.ImportFrom(
+            module=".".join([*base, *([node.module] if node.module else [])]), names=node.names, level=0
+        )
+
+
+def package_of(rel_path: str) -> str:
+    """Dotted package of a module at ``rel_path`` in its tree: ``email/mime/text.py`` -> ``email.mime``."""
+    return ".".join(rel_path.split("/")[:-1])
 
 
 def _first_line(stmt: ast.stmt) -> int:
@@ -102,9 +126,10 @@ def _is_main_guard(stmt: ast.stmt) -> bool:
     return isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test) and "__name__" in ast.unparse(stmt.test)
 
 
-def module_contexts(source: str, names: list[str]) -> dict[str, Context]:
-    """Context of each function of ``source`` named in ``names`` (``f``, ``Class.method``, as mine names them)."""
-    module = _Module(source)
+def module_contexts(source: str, names: list[str], package: str | None = None) -> dict[str, Context]:
+    """Context of each function of ``source`` named in ``names`` (``f``, ``Class.method``, as mine names them);
+    ``package`` (the module's dotted package in its tree) turns relative imports into absolute ones."""
+    module = _Module(source, package)
     top = {s.name: i for i, s in enumerate(module.tree.body) if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
     classes = {s.name: i for i, s in enumerate(module.tree.body) if isinstance(s, ast.ClassDef)}
     out: dict[str, Context] = {}

@@ -235,3 +235,14 @@ def test_old_records_without_the_flag_are_probed():
 def test_bad_sample_count(samples):
     with pytest.raises(ValueError, match="samples"):
         add_seed_tests([], FunctionBackend(lambda m: ""), SeedTestConfig(samples=samples))
+
+
+def test_relative_imports_of_a_stdlib_package_are_made_absolute():
+    source = Path(json.__file__).read_text(encoding="utf-8")  # json/__init__.py: `from .encoder import ...`
+    seed = seed_of(source, "dumps")  # without its package name, the relative import stays and fails alone
+    assert "from .encoder import JSONEncoder" in seed["context"]
+    assert "ImportError" in check_runnable([seed])[0][1]
+    seed["context"] = module_contexts(source, ["dumps"], package="json")["dumps"].context
+    assert "from json.encoder import JSONEncoder" in seed["context"]
+    assert check_runnable([seed]) == [(True, "")]
+    assert passes(seed_program(seed), ["assert dumps([1, 'a']) == '[1, \"a\"]'"])
