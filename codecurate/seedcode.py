@@ -15,7 +15,8 @@ programs here, so seed tests ran against exactly what answers are later checked 
 
 "Runs alone" (``runnable``) means: the program defines without error in the sandbox, every module-level name the
 function reads exists, and ``name`` is callable. ``check_runnable`` decides it: first statically (the function
-parses, it is not async, no name it reads is missing from the program), then by one sandbox run per seed.
+parses, it is not async, no name it reads is missing from the program), then by running it in the sandbox
+(batched: one interpreter forks a child per seed).
 """
 
 from __future__ import annotations
@@ -411,7 +412,7 @@ def check_runnable(
     alone = [p for p in probes if p[0] not in reports]
     reports.update(_run_alone(alone, timeout_s, workers))
     for i, _, token in probes:
-        out[i] = _judge(reports[i], token)
+        out[i] = _judge(reports[i], token, timeout_s)
     return out
 
 
@@ -448,14 +449,14 @@ def _run_alone(probes: list[tuple[int, str, str]], timeout_s: float, workers: in
     }
 
 
-def _judge(report: dict, token: str) -> tuple[bool, str]:
+def _judge(report: dict, token: str, timeout_s: float) -> tuple[bool, str]:
     """Runnable only when the program exited 0 and printed this run's pass mark with 1/1."""
     from codecurate.execute.harness import last_line, mark_line
 
     passed = f"{mark_line(token)} 1/1" in report.get("stdout", "").splitlines()
     if report.get("exit") == 0 and passed:
         return True, ""
-    status = "timeout" if report.get("exit") == "timeout" else str(report.get("exit"))
+    if report.get("exit") == "timeout":
+        return False, f"timeout: still running after {timeout_s:g} s"
     detail = last_line(report.get("stderr", "")) or ("program exited before its probe ran" if not passed else "")
-    kind = "timeout" if status == "timeout" else "fail"
-    return False, f"{kind}: {detail or status}"[:200]
+    return False, f"fail: {detail or report.get('exit')}"[:200]

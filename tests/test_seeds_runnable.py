@@ -104,6 +104,13 @@ def test_batched_and_alone_probes_agree():
     assert "ZeroDivisionError" in batched[4][1]
 
 
+
+def test_a_hanging_seed_is_killed_and_not_runnable():
+    hang = {"code": "def h(x):\n    return x\n", "language": "python", "context": f"while True:\n    pass\n{SLOT}\n"}
+    fine = seed_of(TEXTWRAP, "dedent")
+    assert check_runnable([hang, fine], timeout_s=2, batch_size=2) == [(False, "timeout: still running after 2 s"), (True, "")]
+
+
 def test_answer_takes_the_method_slot_or_the_name():
     seed = seed_of(TEXTWRAP, "TextWrapper.wrap")
     as_method = "import re\n\ndef wrap(self, text):\n    return re.split(' ', text)\n"
