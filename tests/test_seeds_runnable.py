@@ -108,7 +108,8 @@ def test_batched_and_alone_probes_agree():
 def test_a_hanging_seed_is_killed_and_not_runnable():
     hang = {"code": "def h(x):\n    return x\n", "language": "python", "context": f"while True:\n    pass\n{SLOT}\n"}
     fine = seed_of(TEXTWRAP, "dedent")
-    assert check_runnable([hang, fine], timeout_s=2, batch_size=2) == [(False, "timeout: still running after 2 s"), (True, "")]
+    flags = check_runnable([hang, fine], timeout_s=2, batch_size=2)
+    assert flags == [(False, "timeout: still running after 2 s"), (True, "")]
 
 
 def test_answer_takes_the_method_slot_or_the_name():
