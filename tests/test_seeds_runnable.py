@@ -104,7 +104,6 @@ def test_batched_and_alone_probes_agree():
     assert "ZeroDivisionError" in batched[4][1]
 
 
-
 def test_a_hanging_seed_is_killed_and_not_runnable():
     hang = {"code": "def h(x):\n    return x\n", "language": "python", "context": f"while True:\n    pass\n{SLOT}\n"}
     fine = seed_of(TEXTWRAP, "dedent")
