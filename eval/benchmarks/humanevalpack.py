@@ -139,10 +139,11 @@ def code_of(doc: dict, completion: str) -> str:
         return imports + completion
     if lang == "java" and header and header in completion:
         return prefix + completion + "\n}\n"  # the method alone: close the class the prefix opened
-    if lang == "go":
-        if re.search(rf"\bfunc\s+{re.escape(ep)}\s*\(", completion, re.I):
-            return completion if re.search(r"^import\b", completion, re.M) else (doc.get("import") or "") + completion
-        return (doc.get("import") or "") + doc["declaration"] + completion
+    if lang == "go":  # Go's declaration lacks the prompt's helpers (Go/10's IsPalindrome): build on the prompt
+        head = re.search(rf"^func\s+{re.escape(ep)}\s*\(", doc["prompt"], re.M | re.I)
+        if head and re.search(rf"\bfunc\s+{re.escape(ep)}\s*\(", completion, re.I):
+            return doc["prompt"][: head.start()] + completion  # imports are set by use in go_program
+        return doc["prompt"] + completion
     if header and header in completion:
         return prefix + completion
     return doc["declaration"] + completion

@@ -142,16 +142,46 @@ _GO_TEST_FN = re.compile(r"^func\s+(Test\w*)\s*\(\s*t\s+\*testing\.T\s*\)", re.M
 _GO_TESTING_IMPORT = re.compile(r'^[ \t]*"testing"[ \t]*$|^import[ \t]+"testing"[ \t]*$', re.M)
 
 
+# Standard packages whose import follows use: Go refuses both a missing and an unused import, and HumanEvalPack's
+# `import` field does not always list what its code uses (Go/17 uses strings, imports nothing), so, as the
+# HumanEval-X/bigcode harnesses do, these are imported exactly when `name.` appears in the code or the tests.
+GO_STD_IMPORTS = (
+    "bytes", "container/heap", "crypto/md5", "errors", "fmt", "math", "math/big", "math/bits", "math/rand",
+    "reflect", "regexp", "sort", "strconv", "strings", "time", "unicode", "unicode/utf8",
+)  # fmt: skip
+_GO_IMPORT_BLOCK = re.compile(r"^import[ \t]*\((.*?)\)[ \t]*$", re.M | re.S)
+_GO_IMPORT_ONE = re.compile(r'^import[ \t]+("[^"]+")[ \t]*$', re.M)
+
+
+def _go_imports(code: str, tests: str) -> tuple[str, str]:
+    """``code`` without its imports of GO_STD_IMPORTS (other imports kept), and one import block with the standard
+    packages that ``code`` or ``tests`` use."""
+    kept: list[str] = []
+
+    def strip(paths: str) -> None:
+        for line in paths.splitlines():
+            path = line.strip()
+            if path and path.strip('"') not in GO_STD_IMPORTS:
+                kept.append(path)
+
+    code = _GO_IMPORT_BLOCK.sub(lambda m: strip(m.group(1)) or "", code)
+    code = _GO_IMPORT_ONE.sub(lambda m: strip(m.group(1)) or "", code)
+    body = code + "\n" + tests
+    used = [p for p in GO_STD_IMPORTS if re.search(rf"(?<![\w.]){re.escape(p.rsplit('/', 1)[-1])}\.\w", body)]
+    paths = [f'"{p}"' for p in used] + kept
+    return code, ("import (\n" + "".join(f"\t{p}\n" for p in paths) + ")\n") if paths else ""
+
+
 def go_program(code: str, tests: str, token: str) -> str:
-    """One ``package main`` file: ``code`` (its own package clause dropped, ``"testing"`` import removed), the
-    tests with ``*testing.T`` as the shim's T, the shim, and a ``main`` that runs each TestX and prints the mark
-    only when none failed."""
+    """One ``package main`` file: ``code`` (its own package clause and ``"testing"`` import dropped, standard
+    imports set by use), the tests with ``*testing.T`` as the shim's T, the shim, and a ``main`` that runs each
+    TestX and prints the mark only when none failed."""
     names = _GO_TEST_FN.findall(tests)
     if not names:
         raise ValueError("Go tests without a func TestX(t *testing.T)")
     code = re.sub(r"^[ \t]*package[ \t]+\w+[ \t]*$", "", code, flags=re.M)
     code = _GO_TESTING_IMPORT.sub("", code)
-    code = re.sub(r"^import\s*\(\s*\)\s*$", "", code, flags=re.M)  # an import block left empty
+    code, imports = _go_imports(code, tests)
     tests = tests.replace("*testing.T", "*codecurateT")
     calls = "".join(f"\t{n}(t)\n" for n in names)
     mark = json.dumps("\n" + mark_line(token))
@@ -159,4 +189,4 @@ def go_program(code: str, tests: str, token: str) -> str:
         f"\nfunc main() {{\n\tt := &codecurateT{{}}\n{calls}\tif t.failed {{\n\t\tcodecurateOs.Exit(1)\n\t}}\n"
         f"\tcodecurateFmt.Println({mark})\n}}\n"
     )
-    return f"package main\n\n{_GO_IMPORTS}\n{code}\n\n{tests}\n{_GO_SHIM}{main}"
+    return f"package main\n\n{_GO_IMPORTS}{imports}\n{code}\n\n{tests}\n{_GO_SHIM}{main}"
