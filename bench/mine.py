@@ -3,8 +3,9 @@
     nice .venv/bin/python bench/mine.py [SRC]
 
 Baseline (ratio 1.0): read every file of the walk and ``ast.parse`` it, the least any Python miner must do.
-The rows after it are the mine stage itself: the default run (all files, all filters), and runs with
-``--max-files`` and ``--near-dup-threshold 0`` to show what the file count and the MinHash step cost.
+The rows after it are the mine stage itself: the default run (all files, all filters, the runnable probe in the
+sandbox), and runs with ``--no-check-runnable``, ``--max-files`` and ``--near-dup-threshold 0`` to show what the
+probe, the file count and the MinHash step cost.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for label, kw in [
             ("mine (defaults)", {}),
+            ("mine --no-check-runnable", {"check_runnable": False}),
             ("mine --near-dup-threshold 0", {"near_dup_threshold": 0.0}),
             ("mine --max-files 200", {"max_files": 200}),
         ]:

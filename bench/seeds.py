@@ -97,8 +97,12 @@ def main() -> None:
     ap.add_argument("--coreset", type=Path, help="seed file for the seed-test figure (e.g. runs/demo/coreset.jsonl)")
     ap.add_argument("--llm", help="also write seed tests with this model (transformers backend), e.g. smollm2")
     ap.add_argument("--samples", type=int, default=1, help="samples per seed for --llm")
+    ap.add_argument("--tests-only", action="store_true", help="with --coreset: only the seed-test figure")
     args = ap.parse_args()
     print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f}")
+    if args.coreset and args.tests_only:
+        print("\n".join(seed_test_rows(args.coreset, args.llm, args.samples)))
+        return
     rows = ["| corpus | functions kept | alone without context (old gate) | run alone (probe) | seconds |",
             "|---|---:|---:|---:|---:|"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
