@@ -253,3 +253,26 @@ def test_relative_imports_of_a_stdlib_package_are_made_absolute():
     assert "from json.encoder import JSONEncoder" in seed["context"]
     assert check_runnable([seed]) == [(True, "")]
     assert passes(seed_program(seed), ["assert dumps([1, 'a']) == '[1, \"a\"]'"])
+
+
+def test_filter_flags_and_yaml_keys(tmp_path):
+    from codecurate.cli import main
+
+    src = tmp_path / "m.py"
+    src.write_text(
+        "import os\n\n\ndef joined(a: str, b: str) -> str:\n"
+        '    """Join two path parts."""\n    p = os.path.join(a, b)\n    return p\n\n\n'
+        "def show(a, b):\n"
+        '    """Print two path parts."""\n    p = os.path.join(a, b)\n    print(p)\n'
+    )
+    out = tmp_path / "s.jsonl"
+    flags = ["--min-tokens", "1", "--require-return", "--require-annotations", "--runnable-only", "-q"]
+    assert main(["mine", str(src), "-o", str(out), *flags]) == 0
+    assert [json.loads(line)["func_name"] for line in out.read_text().splitlines()] == ["joined"]
+    manifest = json.loads((tmp_path / "s.jsonl.manifest.json").read_text())
+    assert manifest["counts"]["removed"]["no_return"] == 1 and manifest["counts"]["runnable"]["runnable"] == 1
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text("mine:\n  min_tokens: 1\n  require_return: true\n  check_runnable: false\n")
+    assert main(["mine", str(src), "-o", str(out), "--config", str(cfg), "-q"]) == 0
+    recs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["func_name"] for r in recs] == ["joined"] and "runnable" not in recs[0] and recs[0]["context"]
