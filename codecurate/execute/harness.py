@@ -17,7 +17,8 @@ what such a program can do; a VM is the answer to deliberately adversarial code.
 Our own harness (``build_test_program``) exists for python, javascript, lua, ocaml, r and racket: each test runs on
 its own (a failing or raising test does not stop the others), then ``MARK token passed/total`` is printed and the
 program exits non-zero unless all passed. Helpers the tests need (deep equality) are placed after the code, so
-the code cannot redefine them before the tests run.
+the code cannot redefine them before the tests run (Lua's is a local before the code, which a later global of
+the same name cannot replace).
 
 Benchmarks that bring their own tests (MultiPL-E, HumanEval, HumanEvalPack):
 

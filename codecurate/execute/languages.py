@@ -8,8 +8,11 @@ Adding a language is one ``Language(...)`` entry below: a runtime that is not in
 "skipped" (with ``missing`` in the detail), so an entry can be listed before its runtime exists (Julia).
 
 Compiled languages (java, go, cpp, rust) compile once per program in the run's dir (``compile``), then run the
-result (``run``); both steps run inside the sandbox, as the run's uid, under the same limits (see sandbox.py for
-the compile step's own wall clock).
+result (``run``); both steps run inside the sandbox, each as a fresh uid, the compile step with its own wall clock
+and address space (``Limits.compile_timeout_s``, ``compile_memory_mb``) and otherwise the run's limits.
+
+Runtimes that reserve much more address space than they use (node, the JVM, the Go runtime) get ``extra_as_mb``
+added to RLIMIT_AS; node's and the JVM's heaps are capped at ``Limits.memory_mb`` by their own flags instead.
 
 Java: the file is ``Main.java`` and the class run is ``Main`` (``java -cp . Main``), so a program must have a
 ``public class Main`` with ``main`` (HumanEvalPack's Java tests do). The JVM reserves far more address space

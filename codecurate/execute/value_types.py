@@ -12,12 +12,30 @@ unified in too, so ``f(2)`` with ``x: float`` is written with a float.
 from __future__ import annotations
 
 import ast
+import math
 from dataclasses import dataclass
 from typing import Any
 
 
 class Untranslatable(ValueError):
     """A value or assertion that has no faithful literal in the target language."""
+
+
+# Backslash escapes that R, Racket and OCaml string literals share.
+C_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def finite(value: float) -> str:
+    if not math.isfinite(value):
+        raise Untranslatable("non-finite float")
+    return repr(value)
+
+
+def utf8(s: str) -> bytes:
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Untranslatable("string with a lone surrogate") from None
 
 
 @dataclass(frozen=True)

@@ -35,19 +35,13 @@ from __future__ import annotations
 import ast
 import json
 import keyword
-import math
 import re
 from collections.abc import Callable
 from typing import Any
 
 from codecurate.execute.languages import canonical_name
-from codecurate.execute.value_types import (
-    T,
-    Untranslatable,
-    function_annotations,
-    kinds_by_path,
-    signature_types,
-)
+from codecurate.execute.ocaml_values import ml_tests, ml_value
+from codecurate.execute.value_types import C_ESCAPES, Untranslatable, finite, kinds_by_path, utf8
 
 __all__ = ["ASSERT_TEMPLATES", "Untranslatable", "parse_assertion", "to_literal", "translate_tests"]
 
@@ -97,25 +91,10 @@ def to_literal(value: Any, language: str) -> str:
     if language == "python":
         return repr(value)
     if language == "ocaml":
-        from codecurate.execute.value_types import type_of
-
-        return _ml(value, type_of(value))
+        return ml_value(value)
     if language not in _RENDER:
         raise Untranslatable(f"no value translation to {language}")
     return _RENDER[language](value)
-
-
-def _finite(value: float) -> str:
-    if not math.isfinite(value):
-        raise Untranslatable("non-finite float")
-    return repr(value)
-
-
-def _utf8(s: str) -> bytes:
-    try:
-        return s.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Untranslatable("string with a lone surrogate") from None
 
 
 # ---- javascript -------------------------------------------------------------------------------------------------
@@ -131,7 +110,7 @@ def _js(value: Any) -> str:
             raise Untranslatable("int beyond JavaScript's exact range")
         return str(value)
     if isinstance(value, float):
-        return _finite(value)
+        return finite(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list | tuple):
@@ -154,7 +133,7 @@ def _lua_str(s: str) -> str:
         elif 32 <= ord(ch) < 127:
             out.append(ch)
         else:  # Lua strings are bytes: spell out UTF-8 bytes so nothing depends on the file's encoding
-            out.extend(f"\\{b}" for b in _utf8(ch))
+            out.extend(f"\\{b}" for b in utf8(ch))
     return '"' + "".join(out) + '"'
 
 
@@ -170,7 +149,7 @@ def _lua(value: Any, nested: bool = False) -> str:
             raise Untranslatable("int beyond Lua's 64-bit range")
         return str(value)
     if isinstance(value, float):
-        return _finite(value)
+        return finite(value)
     if isinstance(value, str):
         return _lua_str(value)
     if isinstance(value, list | tuple):
@@ -185,20 +164,17 @@ def _lua(value: Any, nested: bool = False) -> str:
 # ---- r ----------------------------------------------------------------------------------------------------------
 
 
-_C_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
 def _r_str(s: str) -> str:
     out = []
     for ch in s:
-        if ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
+        if ch in C_ESCAPES:
+            out.append(C_ESCAPES[ch])
         elif 32 <= ord(ch) < 127:
             out.append(ch)
         elif ch == "\0":
             raise Untranslatable("NUL in an R string")
         else:
-            _utf8(ch)
+            utf8(ch)
             out.append(f"\\U{{{ord(ch):x}}}")  # \U{...}: any code point, marks the string UTF-8
     return '"' + "".join(out) + '"'
 
@@ -206,7 +182,7 @@ def _r_str(s: str) -> str:
 def _r_num(value: int | float) -> str:
     if isinstance(value, int) and abs(value) > 2**53:
         raise Untranslatable("int beyond R's exact (double) range")
-    return str(value) if isinstance(value, int) else _finite(value)
+    return str(value) if isinstance(value, int) else finite(value)
 
 
 def _r_kind(value: Any) -> str | None:
@@ -244,12 +220,12 @@ def _r(value: Any) -> str:
 def _rkt_str(s: str) -> str:
     out = []
     for ch in s:
-        if ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
+        if ch in C_ESCAPES:
+            out.append(C_ESCAPES[ch])
         elif 32 <= ord(ch) < 127:
             out.append(ch)
         else:
-            _utf8(ch)
+            utf8(ch)
             # Fixed widths: the reader takes up to 4 (\u) or 8 (\U) hex digits, so a following digit is safe.
             out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
     return '"' + "".join(out) + '"'
@@ -263,7 +239,7 @@ def _rkt(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _finite(value)
+        return finite(value)
     if isinstance(value, str):
         return _rkt_str(value)
     if isinstance(value, list | tuple):
@@ -271,96 +247,6 @@ def _rkt(value: Any) -> str:
     if isinstance(value, dict):
         return "(hash" + "".join(f" {_rkt(k)} {_rkt(v)}" for k, v in value.items()) + ")"
     raise Untranslatable(f"{type(value).__name__} value")
-
-
-# ---- ocaml (typed) ----------------------------------------------------------------------------------------------
-
-
-def _ml_str(s: str) -> str:
-    out = []
-    for b in _utf8(s):
-        ch = chr(b)
-        if ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
-        elif 32 <= b < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\{b:03d}")  # OCaml strings are bytes: decimal escapes of the UTF-8 bytes
-    return '"' + "".join(out) + '"'
-
-
-def _ml_neg(text: str) -> str:
-    return f"({text})" if text.startswith("-") else text
-
-
-def _ml(value: Any, t: T) -> str:
-    """``value`` written at type ``t`` (from unification, so it fits)."""
-    k = t.kind
-    if k == "option":
-        return "None" if value is None else f"(Some {_ml(value, t.args[0])})"
-    if value is None:
-        raise Untranslatable(f"None where a {t} is expected")
-    if k == "bool" and isinstance(value, bool):
-        return "true" if value else "false"
-    if k == "int" and isinstance(value, int) and not isinstance(value, bool):
-        if not -(2**62) <= value < 2**62:
-            raise Untranslatable("int beyond OCaml's 63-bit range")
-        return _ml_neg(str(value))
-    if k == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, int) and abs(value) > 2**53:
-            raise Untranslatable("int beyond exact float range, in a float position")
-        return _ml_neg(_finite(float(value)))
-    if k == "str" and isinstance(value, str):
-        return _ml_str(value)
-    if k == "list" and isinstance(value, list):
-        return "[" + "; ".join(_ml(v, t.args[0]) for v in value) + "]"
-    if k == "tuple" and isinstance(value, tuple):
-        if len(value) < 2:
-            raise Untranslatable("OCaml has no tuples of fewer than two values")
-        return "(" + ", ".join(_ml(v, a) for v, a in zip(value, t.args, strict=True)) + ")"
-    if k == "dict" and isinstance(value, dict):
-        return "[" + "; ".join(f"({_ml(a, t.args[0])}, {_ml(b, t.args[1])})" for a, b in value.items()) + "]"
-    raise Untranslatable(f"{type(value).__name__} value where a {t} is expected")
-
-
-def _has_dict(t: T) -> bool:
-    return t.kind == "dict" or any(_has_dict(a) for a in t.args)
-
-
-def _ml_norm(t: T) -> str | None:
-    """An OCaml function that puts every association list (dict) inside a ``t`` value in sorted order, so that
-    ``=`` ignores key order as Python's dict equality does; None when ``t`` holds no dict."""
-    if not _has_dict(t):
-        return None
-
-    def app(fn: str | None, x: str) -> str:
-        return f"({fn} {x})" if fn else x
-
-    if t.kind == "dict":
-        kn, vn = _ml_norm(t.args[0]), _ml_norm(t.args[1])
-        return f"(fun d -> List.sort Stdlib.compare (List.map (fun (k, v) -> ({app(kn, 'k')}, {app(vn, 'v')})) d))"
-    if t.kind == "list":
-        return f"(List.map {_ml_norm(t.args[0])})"
-    if t.kind == "option":
-        return f"(Option.map {_ml_norm(t.args[0])})"
-    names = [f"x{i}" for i in range(len(t.args))]  # tuple
-    parts = ", ".join(app(_ml_norm(a), x) for a, x in zip(t.args, names, strict=True))
-    return f"(fun ({', '.join(names)}) -> ({parts}))"
-
-
-def _ml_tests(calls: list[tuple[list[Any], Any]], func_name: str, code: str | None) -> list[str]:
-    types = signature_types(calls, function_annotations(code, func_name))
-    norm = _ml_norm(types[-1])
-    out = []
-    for args, expected in calls:
-        rendered = [_ml(a, t) for a, t in zip(args, types, strict=False)] or ["()"]
-        actual = f"{func_name} {' '.join(rendered)}"
-        want = _ml(expected, types[-1])
-        if norm:
-            out.append(f"assert ({norm} ({actual}) = {norm} {want})")
-        else:
-            out.append(ASSERT_TEMPLATES["ocaml"].format(actual=actual, expected=want))
-    return out
 
 
 # ---- dispatch ---------------------------------------------------------------------------------------------------
@@ -427,7 +313,7 @@ def translate_tests(
         _check_name(func_name, language)
         calls = [parse_assertion(test, func_name) for test in tests]
         if language == "ocaml":
-            return _ml_tests(calls, func_name, code)
+            return ml_tests(calls, func_name, code, ASSERT_TEMPLATES["ocaml"])
         if language == "racket":
             _racket_none_is_unambiguous(calls)
         out = []
