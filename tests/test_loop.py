@@ -354,6 +354,8 @@ def test_samples_keep_every_passing_candidate_and_drop_near_duplicates(tmp_path)
     assert rej[1]["stage"] == "duplicate" and rej[1]["reasons"] == ["near_duplicate_sample"]
     assert rej[1]["duplicate_of"] == acc[0]["id"] and rej[1]["rouge_l"] >= 0.6
     assert rej[3]["stage"] == "validation"
+    memory = Path(cfg.output).with_name("inst.memory")
+    assert len(lines(memory / "generate.good.jsonl")) == len(lines(memory / "generate.bad.jsonl")) == 1  # one each
     ids = {r["id"] for r in acc} | {r["id"] for r in rej.values()}
     assert len(ids) == 4
     run(cfg, backend)  # a rerun: the same ids, nothing new

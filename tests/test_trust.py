@@ -83,3 +83,6 @@ def test_keep_unvalidated_merges_them_marked(tmp_path, planted):
     report = json.loads((tmp_path / "out.report.json").read_text())
     assert report["counts"]["written"] == 2 and report["unvalidated_written"] == 2
     assert report["trust"]["validated_share"] == 0.0
+    planted_run(tmp_path, "translate=1", ["julia"], model, url, overwrite=True)  # starts over, this file too
+    assert not (tmp_path / "out.jsonl").read_text().strip()
+    assert len((tmp_path / "out.unvalidated.jsonl").read_text().splitlines()) == 2
