@@ -78,16 +78,21 @@ _guard = threading.Lock()
 def output_lock(output: str | os.PathLike) -> Iterator[Path]:
     """Hold the exclusive lock of `output` for the block; raise `OutputLocked` at once if another run holds it."""
     path = lock_path(output)
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise disk_error(e, path.parent, "creating the output folder") from None
     key = os.path.realpath(path)
-    with _guard:
-        if key in _held:
-            _held[key][1] += 1
-        else:
-            _held[key] = [_acquire(path, Path(output)), 1]
+    try:
+        with _guard:
+            if key in _held:
+                _held[key][1] += 1
+            else:
+                _held[key] = [_acquire(path, Path(output)), 1]
+    except BaseException:
+        _remove_empty(made)
+        raise
     try:
         yield path
     finally:
@@ -97,12 +102,26 @@ def output_lock(output: str | os.PathLike) -> Iterator[Path]:
             if entry[1] == 0:
                 del _held[key]
                 _release(path, entry[0])
+                _remove_empty(made)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders the lock created when the run left nothing in them (a refused or failed run leaves no
+    trace), innermost first."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (the run wrote there) or gone
 
 
 def _acquire(path: Path, output: Path) -> int:
     for _ in range(20):  # another run may unlink the file between our open and our flock: then open again
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except FileNotFoundError:  # a refused run just removed the empty folder it had made: make it again
+            path.parent.mkdir(parents=True, exist_ok=True)
+            continue
         except OSError as e:
             raise disk_error(e, path, "writing the lock file") from None
         try:

@@ -528,3 +528,10 @@ def test_a_full_disk_under_safetensors_is_recognised(tmp_path: Path) -> None:
         f"{mnt}/model.safetensors: no space left on device while saving a model; free some space and rerun "
         "the same command (finished work is kept)"
     )
+
+
+def test_a_failed_run_leaves_no_lock_and_no_folder_behind(tmp_path: Path) -> None:
+    write_big_pool(tmp_path / "seeds.jsonl", n=5)
+    out = tmp_path / "new" / "deeper" / "coreset.jsonl"
+    assert main(["curate", str(tmp_path / "seeds.jsonl"), "-n", "9", "-o", str(out), "-q"]) == 2  # -n > pool
+    assert not (tmp_path / "new").exists()
