@@ -34,6 +34,22 @@ def _dots(X: np.ndarray, rows: np.ndarray | None, v: np.ndarray, chunk_rows: int
     return out
 
 
+def _dots_at(X: np.ndarray, rows: np.ndarray, v: np.ndarray, chunk_rows: int) -> np.ndarray:
+    """``X[rows] @ v`` without copying the rows out: FAISS's ``fvec_inner_products_by_idx`` reads each row in place
+    (4-5x faster than ``np.take`` then a matvec on a 10% subset, measured). Needs a C-contiguous float32 ``X`` (a
+    ``np.load(..., mmap_mode="r")`` matrix is one); anything else is gathered chunk by chunk."""
+    if X.dtype != np.float32 or not X.flags.c_contiguous:
+        return _dots(X, rows, v, chunk_rows)
+    import faiss
+
+    out = np.empty(len(rows), dtype=np.float32)
+    ids = np.ascontiguousarray(rows, dtype=np.int64)
+    vec = np.ascontiguousarray(v, dtype=np.float32)
+    sp = faiss.swig_ptr
+    faiss.fvec_inner_products_by_idx(sp(out), sp(vec), sp(X), sp(ids), X.shape[1], 1, len(ids))
+    return out
+
+
 def _unique_in_order(rows: np.ndarray | list[int] | None) -> np.ndarray:
     arr = np.asarray(rows if rows is not None else [], dtype=np.int64)
     return arr[np.sort(np.unique(arr, return_index=True)[1])]
@@ -168,7 +184,7 @@ def kcenter(
             idx = np.flatnonzero(d < mind)
             d = d[idx]
         else:
-            d = _to_euclid(_dots(X, rows, c, chunk_rows))  # chunked: a memmap pool is never gathered whole
+            d = _to_euclid(_dots_at(X, rows, c, chunk_rows))  # in place: a memmap pool is never gathered whole
             better = d < mind[rows]
             idx, d = rows[better], d[better]
         scanned += N if rows is None else len(rows)

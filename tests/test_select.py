@@ -24,7 +24,9 @@ def clustered(n: int, d: int = 32, k: int = 40, spread: float = 0.3, seed: int =
 
 def brute_kcenter(X: np.ndarray, n: int, first: int) -> list[int]:
     """The textbook version: full distance matrix, one argmax per pick."""
-    D = np.linalg.norm(X[:, None, :] - X[None, :, :], axis=2)
+    X64 = X.astype(np.float64)  # the Gram form in float64: N x N memory, not N x N x d
+    sq = (X64 * X64).sum(axis=1)
+    D = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * X64 @ X64.T, 0.0))
     picks = [first]
     mind = D[first].copy()
     for _ in range(n - 1):
@@ -215,3 +217,35 @@ def test_kmeans_trains_on_at_most_max_train_rows_and_still_assigns_every_row(X: 
     assert len(np.unique(rows)) == 20 and int(st["cluster_size"].sum()) == len(X)
     kmeans(X, 20, seed=0)
     assert seen[1] == min(len(X), 256 * 20)  # FAISS's own cap by default
+
+
+@pytest.mark.parametrize(
+    ("kind", "N", "d", "n"),
+    [("random", 300, 16, 40), ("random", 1000, 96, 80), ("random", 2500, 384, 60),
+     ("clustered", 400, 16, 50), ("clustered", 1500, 96, 120), ("clustered", 2500, 384, 100)],
+)  # fmt: skip
+def test_kcenter_picks_equal_the_plain_greedy_and_brute_force(kind: str, N: int, d: int, n: int) -> None:
+    # Random pools have no structure for the bounds to use; clustered ones are what they are built for. d = 16 is
+    # below bound_dims, so it runs the Elkan bound; the others the projection bound. Candidate rows' distances come
+    # from FAISS's in-place dot products, the plain pass from BLAS: equal picks show the paths agree.
+    rng = np.random.default_rng(N + d)
+    if kind == "random":
+        X = rng.standard_normal((N, d)).astype(np.float32)
+        X /= np.linalg.norm(X, axis=1, keepdims=True)
+    else:
+        X = clustered(N, d=d, k=max(4, N // 60), spread=0.2, seed=N)
+    fast, stats = kcenter(X, n, seed=3)
+    plain, _ = kcenter(X, n, seed=3, prune=False)
+    assert fast.tolist() == plain.tolist() == brute_kcenter(X, n, int(fast[0]))
+    if kind == "clustered" and d > 64:
+        assert stats["rows_scanned"] < 0.6 * n * N  # the bound really ruled rows out
+
+
+def test_kcenter_non_contiguous_pool_takes_the_gathering_path() -> None:
+    # A strided view cannot be read in place by FAISS: the rows are gathered instead, with the same picks.
+    X = clustered(1200, d=96, k=20, seed=9)
+    wide = np.repeat(X, 2, axis=1)[:, ::2]
+    assert not wide.flags.c_contiguous and np.array_equal(wide, X)
+    a, _ = kcenter(wide, 50, seed=1)
+    b, _ = kcenter(X, 50, seed=1)
+    assert a.tolist() == b.tolist()
