@@ -535,3 +535,29 @@ def test_a_failed_run_leaves_no_lock_and_no_folder_behind(tmp_path: Path) -> Non
     out = tmp_path / "new" / "deeper" / "coreset.jsonl"
     assert main(["curate", str(tmp_path / "seeds.jsonl"), "-n", "9", "-o", str(out), "-q"]) == 2  # -n > pool
     assert not (tmp_path / "new").exists()
+
+
+@needs_mount
+def test_embedding_cache_checks_free_space_before_embedding(tmp_path: Path) -> None:
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    snippet = """
+import sys, numpy as np, torch
+from codecurate.curate import embed
+class Encoder:
+    def encode(self, texts, **_):
+        return torch.tensor(np.random.default_rng(0).standard_normal((len(texts), 8)), dtype=torch.float32)
+embed.load_encoder = lambda *a, **k: Encoder()
+try:
+    embed.embed_texts([f't{i}' for i in range(20000)], backend='fp32', device='cpu', cache=sys.argv[1], chunk_size=1000)
+except Exception as e:
+    print(type(e).__name__, '|', e)
+"""
+    (tmp_path / "snippet.py").write_text(snippet)
+    r = in_namespace(f"mount -t tmpfs -o size=128k tmpfs {mnt}\n{sys.executable} {tmp_path}/snippet.py {mnt}/cache")
+    assert r.returncode == 0, r.stderr
+    kind, message = r.stdout.strip().split(" | ")
+    assert kind == "DiskError"
+    assert message.startswith(f"{mnt}/cache/") and ": the embedding cache for 20000 texts needs 970.8 KB but only " \
+        in message and message.endswith("is free there; free some space and rerun the same command (finished work " \
+        "is kept)")  # fmt: skip
