@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 from runtimes import INSTALLABLE, require_runtime
 
 from codecurate.errors import UserError
@@ -108,3 +111,25 @@ def test_languages_command_reports_real_runtime_versions():
     assert re.search(r"^ocaml\s+ml\s+\d+\.\d+", table.stdout, re.M)
     assert "sandbox isolation:" in table.stdout
     assert "languages" in _cli("--help").stdout
+
+
+def _toolchains(env: dict[str, str], as_nobody: bool = False) -> subprocess.CompletedProcess:
+    argv = ["/bin/bash", str(REPO / ".ci" / "toolchains")]
+    if as_nobody:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_make_toolchains_installs_only_what_is_missing_and_says_what_to_do_otherwise(tmp_path):
+    """Never installs anything here: runtimes present is a no-op; missing ones without root or apt-get give the
+    command to run instead (TOOLCHAINS_PATH points the presence check at an empty dir)."""
+    for language in INSTALLABLE:
+        require_runtime(language)
+    present = _toolchains({"PATH": os.environ["PATH"]})
+    assert present.returncode == 0 and "every runtime is installed" in present.stdout, present
+    no_apt = _toolchains({"PATH": str(tmp_path), "TOOLCHAINS_PATH": str(tmp_path)})
+    assert no_apt.returncode == 1 and "not a Debian/Ubuntu system" in no_apt.stderr
+    assert "missing nodejs lua5.4 lua-unit ocaml-nox r-base-core racket openjdk-17-jdk-headless" in no_apt.stderr
+    if os.geteuid() == 0 and shutil.which("setpriv") and shutil.which("apt-get"):
+        not_root = _toolchains({"PATH": "/usr/bin:/bin", "TOOLCHAINS_PATH": str(tmp_path)}, as_nobody=True)
+        assert not_root.returncode == 1 and "sudo make toolchains" in not_root.stderr, not_root
