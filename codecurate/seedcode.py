@@ -268,7 +268,8 @@ def static_reason(seed: dict) -> str | None:
         return "async function: a test cannot call it synchronously"
     context = seed.get("context") or ""
     params = fn.args.posonlyargs + fn.args.args
-    in_class = bool(_SLOT_RE.search(context)) and bool(_SLOT_RE.search(context).group(1))  # type: ignore[union-attr]
+    slot = _SLOT_RE.search(context)
+    in_class = slot is not None and bool(slot.group(1))
     if params and params[0].arg in ("self", "cls") and not in_class:
         return f"method without its class ({params[0].arg})"
     try:
