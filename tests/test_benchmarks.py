@@ -206,3 +206,16 @@ def test_pyproject_ships_every_data_file():
         if path.is_file():
             rel = path.relative_to(data_root()).as_posix()
             assert any(fnmatch.fnmatch(rel, g) for g in globs), rel
+
+
+def test_multiple_codes_map_to_execute_languages():
+    """MultiPL-E's codes name the execute package's languages; availability is that table's runtime probe."""
+    from codecurate.eval.benchmarks import multiple
+    from codecurate.execute.languages import canonical_name, get_language
+
+    assert {code: canonical_name(lang) for code, lang in multiple.RUNNERS.items()} == multiple.RUNNERS
+    assert (multiple.RUNNERS["ml"], multiple.RUNNERS["rkt"], multiple.RUNNERS["rs"]) == ("ocaml", "racket", "rust")
+    for code, lang in multiple.RUNNERS.items():
+        reason = benchmarks.get(f"multipl-e:{code}").unavailable()
+        assert (reason is None) == (get_language(lang).runtime_path() is not None) or code == "lua", (code, reason)
+    assert "no runner" in benchmarks.get("multipl-e:php").unavailable()
