@@ -135,13 +135,30 @@ def method_shim(class_name: str, name: str, kind: str) -> str:
 # --- names a function reads -------------------------------------------------------------------------------
 
 
+def _definition_parts(node: ast.AST) -> list[ast.AST]:
+    """What a def, lambda or class evaluates where it stands, not inside itself: decorators, parameter
+    defaults, base classes and class keywords."""
+    parts: list[ast.AST] = list(getattr(node, "decorator_list", []))
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        parts += node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+    elif isinstance(node, ast.ClassDef):
+        parts += node.bases + [k.value for k in node.keywords]
+    return parts
+
+
 def _scope_nodes(node: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of ``node``'s own scope: nested scopes are yielded but not entered."""
-    stack = list(ast.iter_child_nodes(node))
+    """The nodes of ``node``'s own scope: nested scopes are yielded but not entered (their definition parts
+    belong to this scope, ``node``'s own to the scope around it)."""
+    own = {id(x) for x in _definition_parts(node)} if isinstance(node, _SCOPES) else set()
+    stack = [c for c in ast.iter_child_nodes(node) if id(c) not in own]
     while stack:
         n = stack.pop()
+        if id(n) in own:
+            continue
         yield n
-        if not isinstance(n, _SCOPES):
+        if isinstance(n, _SCOPES):
+            stack.extend(_definition_parts(n))
+        else:
             stack.extend(ast.iter_child_nodes(n))
 
 
@@ -201,6 +218,11 @@ def global_reads(node: ast.AST, outer: frozenset[str] = frozenset(), annotations
     reads = {name for name in loads if name not in visible}
     for n in nested:
         reads |= global_reads(n, inner, annotations)
+    if isinstance(node, _SCOPES):  # its own decorators, defaults and bases, read in the scope around it
+        for part in _definition_parts(node):
+            for x in ast.walk(part):
+                if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load) and x.id not in outer:
+                    reads.add(x.id)
     return reads
 
 
@@ -237,6 +259,8 @@ def statement_binds(stmt: ast.stmt) -> set[str]:
     """Module-level names one top-level statement binds (not those of scopes nested in it)."""
     if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return {stmt.name}
+    if isinstance(stmt, ast.Delete):
+        return set()  # `del _helper` at the end of a module unbinds: never part of a context
     wrapper = ast.Module(body=[stmt], type_ignores=[])
     return _bound_in(wrapper)
 

@@ -276,3 +276,15 @@ def test_filter_flags_and_yaml_keys(tmp_path):
     assert main(["mine", str(src), "-o", str(out), "--config", str(cfg), "-q"]) == 0
     recs = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["func_name"] for r in recs] == ["joined"] and "runnable" not in recs[0] and recs[0]["context"]
+
+
+def test_defaults_are_read_where_the_def_stands_and_del_unbinds_nothing():
+    import tarfile
+
+    # TarInfo.replace(self, *, name=_KEEP, ..., _KEEP=_KEEP): the default is the module's _KEEP.
+    seed = seed_of(Path(tarfile.__file__).read_text(encoding="utf-8"), "TarInfo.replace")
+    assert "_KEEP = object()" in seed["context"]
+    assert passes(seed_program(seed), ["assert replace(name='x').name == 'x'"])
+    src = '_TABLE = {1: "a"}\n\n\ndef look(k):\n    """Look k up."""\n    return _TABLE[k]\n\n\ndel _TABLE\n'
+    seed = seed_of(src, "look")
+    assert "del _TABLE" not in seed["context"] and passes(seed_program(seed), ["assert look(1) == 'a'"])
