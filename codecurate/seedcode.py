@@ -60,8 +60,15 @@ def seed_span(seed: dict, code: str | None = None) -> tuple[str, int, int]:
         return _assemble(head, body, "")
     indent = match.group(1)
     before, after = context[: match.start()], context[match.end() :].lstrip("\n")
-    if not indent:  # a module-level function: the code takes the slot as it is
+    decorated = before.rstrip("\n").rsplit("\n", 1)[-1].startswith("@")
+    if not indent and not (decorated and not own):  # a module-level function: the code takes the slot as it is
         return _assemble(before, body, "\n\n" + after if after else "")
+    if not indent:
+        # The seed's decorators stand above the slot: only the answer's def goes there, the rest after it all.
+        target, rest = _split_answer(body, _short_name(seed), methods_only=False)
+        if target is None:
+            return _assemble(before, body, "\n\n" + after if after else "")
+        return _assemble(before, target, ("\n\n" + after if after else "") + ("\n\n" + rest if rest else ""))
     if own:  # a method as mined: later lines already carry the class's indentation
         return _assemble(before, indent + body, "\n\n" + after if after else "")
     target, rest = _split_answer(body, _short_name(seed))
@@ -84,7 +91,7 @@ def _short_name(seed: dict) -> str:
     return str(seed.get("func_name") or "").split(".")[-1]
 
 
-def _split_answer(code: str, name: str) -> tuple[str | None, str]:
+def _split_answer(code: str, name: str, methods_only: bool = True) -> tuple[str | None, str]:
     """An answer meant for a method slot: (its method ``def name(self|cls, ...)``, the other statements), or
     (None, code) when it has no such method (a free function, or code that does not parse)."""
     code = textwrap.dedent(code)
@@ -94,7 +101,8 @@ def _split_answer(code: str, name: str) -> tuple[str | None, str]:
         return None, code
     lines = code.splitlines()
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name and _is_method_def(node):
+        is_def = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+        if is_def and (not methods_only or _is_method_def(node)):
             start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
             assert node.end_lineno is not None
             target = "\n".join(lines[start - 1 : node.end_lineno])

@@ -288,3 +288,14 @@ def test_defaults_are_read_where_the_def_stands_and_del_unbinds_nothing():
     src = '_TABLE = {1: "a"}\n\n\ndef look(k):\n    """Look k up."""\n    return _TABLE[k]\n\n\ndel _TABLE\n'
     seed = seed_of(src, "look")
     assert "del _TABLE" not in seed["context"] and passes(seed_program(seed), ["assert look(1) == 'a'"])
+
+
+def test_answer_for_a_decorated_function_keeps_the_decorator_on_the_def():
+    src = (
+        "import functools\n\n\n@functools.lru_cache(maxsize=None)\n"
+        'def fib(n):\n    """Fib."""\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n'
+    )
+    seed = seed_of(src, "fib")
+    assert passes(seed_program(seed), ["assert fib(30) == 832040", "assert fib.cache_info().hits > 0"])
+    answer = "import math\n\ndef fib(n):\n    return round(((1 + math.sqrt(5)) / 2) ** n / math.sqrt(5))\n"
+    assert passes(seed_program(seed, code=answer), ["assert fib(30) == 832040", "assert fib.cache_info().misses == 1"])
