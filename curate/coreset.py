@@ -53,10 +53,11 @@ class CurateConfig:
         default="code", metadata={"help": "what to embed: code, docstring, or docstring + code without docstring"}
     )
     encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "sentence-transformers model name or folder"})
-    encoder_backend: Literal["auto", "fp32", "bf16"] = field(
+    encoder_backend: Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"] = field(
         default="auto",
-        metadata={"help": "precision: auto = bf16 on GPU or a CPU with native bf16 (faster, >= 95% same nearest "
-                  "neighbours, see bench/RESULTS.md), else fp32"},
+        metadata={"help": "fp32/bf16 (PyTorch) or an exported CPU graph: onnx, onnx-int8, openvino, openvino-int8 "
+                  "(extras [onnx], [openvino]; exported once into the cache). auto = bf16 on GPU; on CPU the fastest "
+                  "installed backend keeping >= 95% of fp32's nearest neighbours on a calibration sample (cached)"},
     )  # fmt: skip
     device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto"})
     batch_size: int = field(default=32, metadata={"help": "encoder batch size"})

@@ -27,12 +27,12 @@ import numpy as np
 from codecurate.curate.shards import check_vectors
 from codecurate.errors import UserError
 from codecurate.io import atomic_write, ensure_free_space, sha256_text
-from codecurate.models import cache_dir, cpu_has_bf16, resolve_encoder
+from codecurate.models import cache_dir, resolve_encoder
 
 log = logging.getLogger(__name__)
 
 EmbedField = Literal["code", "docstring", "both"]
-Backend = Literal["auto", "fp32", "bf16"]
+Backend = Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"]
 
 
 def texts_for(records: Sequence[dict], field: EmbedField = "code") -> list[str]:
@@ -60,12 +60,15 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_backend(backend: Backend, device: str) -> str:
-    """``auto`` is bf16 on a GPU or a CPU with native bf16 (nearest-neighbour agreement with fp32 >= 95%, see
-    bench/embedding.py), else fp32."""
-    if backend != "auto":
-        return backend
-    return "bf16" if device.startswith("cuda") or (device == "cpu" and cpu_has_bf16()) else "fp32"
+def resolve_backend(backend: Backend, device: str, encoder: str = "minilm", max_seq_length: int = 0) -> str:
+    """``auto`` is bf16 on a GPU; on CPU the fastest installed backend with >= 95% nearest-neighbour agreement with
+    fp32 on a calibration sample (curate/encoders.py; bf16 on CPUs with native bf16, else fp32, when no exported
+    backend is installed). An exported backend whose package is missing falls back with one warning."""
+    from codecurate.curate import encoders
+
+    if backend == "auto":
+        return encoders.resolve_auto(encoder, device, max_seq_length)
+    return encoders.usable(backend) if backend in encoders.EXPORTED_BACKENDS else backend
 
 
 def load_encoder(name: str, backend: str = "fp32", device: str = "cpu", max_seq_length: int = 0) -> Any:
@@ -73,6 +76,10 @@ def load_encoder(name: str, backend: str = "fp32", device: str = "cpu", max_seq_
     import torch
     from sentence_transformers import SentenceTransformer
 
+    if backend not in ("fp32", "bf16"):  # exported ONNX / OpenVINO backends (curate/encoders.py)
+        from codecurate.curate import encoders
+
+        return encoders.load(name, backend, device, max_seq_length)
     path = resolve_encoder(name)
     kwargs = {"dtype": torch.bfloat16} if backend == "bf16" else {}
     try:
@@ -202,7 +209,7 @@ def embed_texts(
     from tqdm.auto import tqdm
 
     device = resolve_device(device)
-    backend = resolve_backend(backend, device)
+    backend = resolve_backend(backend, device, encoder, max_seq_length)
     digests = text_digests(texts)
     _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
     order = np.sort(first)  # first occurrence of each distinct text, in input order

@@ -69,7 +69,7 @@ def embed_shards_ray(
     if device == "auto":
         # Resolved on the driver, which may have no GPU while the workers do: the GPU request decides.
         device = "cuda" if gpus_per_worker > 0 else "cpu"
-    backend = resolve_backend(backend, device)  # type: ignore[arg-type]
+    backend = resolve_backend(backend, device, encoder, max_seq_length)  # type: ignore[arg-type]
     settings = {"encoder": encoder, "backend": backend, "max_seq_length": max_seq_length}
     digests = text_digests(texts)
     bounds = shards.shard_bounds(len(texts), shard_rows)

@@ -1,0 +1,151 @@
+"""Exported encoder backends (curate/encoders.py): vectors against fp32, export cache reuse, `auto`, fallbacks.
+
+The backend tests load the real MiniLM and export it (ONNX Runtime, OpenVINO): they run wherever the backend's
+package is installed (the `[onnx]` / `[openvino]` extras) and skip, saying which package is missing, elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codecurate.curate import embed, encoders
+from codecurate.curate.encoders import Trial, choose, missing_package, neighbour_agreement
+
+# Top-1 neighbour agreement with fp32 each backend must keep on the fixed sample (measured: bench/RESULTS.md).
+# The fp32 exports must match fp32 PyTorch; int8 only has to stay a usable embedding: `auto` applies the 95% bar.
+THRESHOLD = {"onnx": 0.99, "openvino": 0.99, "onnx-int8": 0.85, "openvino-int8": 0.85}
+SAMPLE = 160
+
+
+def _block(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:
+    """Make `modules` unimportable, as on a machine without them (a None entry in sys.modules)."""
+    for mod in modules:
+        monkeypatch.setitem(sys.modules, mod, None)
+
+
+def test_missing_package_falls_back_with_one_line(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    _block(monkeypatch, "onnxruntime", "openvino")
+    assert missing_package("onnx-int8") == "onnxruntime" and missing_package("openvino") == "openvino"
+    assert missing_package("fp32") is None
+    with caplog.at_level(logging.WARNING, logger="codecurate.curate.encoders"):
+        got = embed.resolve_backend("onnx-int8", "cpu")
+    assert got == encoders.fallback_backend() and got in ("fp32", "bf16")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "onnxruntime" in lines[0] and "codecurate[onnx]" in lines[0]
+
+
+def test_auto_without_exported_backends_keeps_the_torch_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _block(monkeypatch, "onnxruntime", "openvino")
+    monkeypatch.setenv("CODECURATE_CACHE", str(tmp_path))
+
+    def no_calibration(*a, **k):
+        raise AssertionError("auto must not calibrate when no exported backend is installed")
+
+    monkeypatch.setattr(encoders, "calibrate", no_calibration)
+    assert embed.resolve_backend("auto", "cpu") == encoders.fallback_backend()
+    assert embed.resolve_backend("auto", "cuda") == "bf16"
+    assert not (tmp_path / "encoders").exists()
+
+
+def test_choose_takes_the_fastest_backend_that_agrees() -> None:
+    trials = [Trial("fp32", 10.0, 1.0, 1.0), Trial("onnx-int8", 3.0, 0.90, 0.93), Trial("openvino", 6.0, 0.99, 0.99),
+              Trial("bf16", 4.0, 0.96, 0.98)]  # fmt: skip
+    assert choose(trials).backend == "bf16"  # onnx-int8 is faster but keeps only 90% of the neighbours
+    assert choose(trials, min_agreement=0.995).backend == "fp32"
+    assert choose(trials, min_agreement=0.85).backend == "onnx-int8"
+
+
+def test_neighbour_agreement_counts_changed_neighbours() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((50, 8)).astype(np.float32)
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    assert neighbour_agreement(a, a) == (1.0, 1.0)
+    b = a.copy()
+    b[[0, 1]] = b[[1, 0]]  # two texts swap vectors: their own neighbours and theirs as neighbours change
+    top1, top10 = neighbour_agreement(a, b)
+    assert top1 < 1.0 and top10 < 1.0
+
+
+@pytest.fixture(scope="module")
+def export_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One export cache for the module, so each backend is exported once."""
+    old = os.environ.get("CODECURATE_CACHE")
+    os.environ["CODECURATE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield Path(os.environ["CODECURATE_CACHE"])
+    if old is None:
+        os.environ.pop("CODECURATE_CACHE", None)
+    else:
+        os.environ["CODECURATE_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[str]:
+    return encoders.stdlib_snippets(SAMPLE)
+
+
+@pytest.fixture(scope="module")
+def fp32_vectors(export_cache: Path, sample: list[str]) -> np.ndarray:
+    return embed.encode(embed.load_encoder("minilm", "fp32", "cpu"), sample)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", encoders.EXPORTED_BACKENDS)
+def test_backend_vectors_agree_with_fp32_and_export_is_reused(
+    backend: str, export_cache: Path, sample: list[str], fp32_vectors: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if (mod := missing_package(backend)) is not None:
+        pytest.skip(f"{backend} needs {mod} (pip install 'codecurate[{encoders.EXTRA[backend]}]')")
+    vec = embed.encode(embed.load_encoder("minilm", backend, "cpu"), sample)
+    assert vec.shape == fp32_vectors.shape and vec.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vec, axis=1), 1.0, atol=1e-5)
+    top1, _ = neighbour_agreement(fp32_vectors, vec)
+    assert top1 >= THRESHOLD[backend], f"{backend}: top-1 agreement {top1:.3f} < {THRESHOLD[backend]}"
+    if backend in ("onnx", "openvino"):  # the same fp32 graph: vectors equal up to kernel rounding
+        assert np.abs(vec - fp32_vectors).max() < 1e-3
+    folder = encoders.export_dir("minilm", backend)
+    assert (folder / encoders.GRAPH_FILE[backend]).exists() and folder.parent.parent == export_cache
+
+    # A second load (a later run) reuses the export: exporting again would fail here. Same texts, same batches:
+    # onnx-int8 scales activations per batch, so only the same batch composition gives the same vectors.
+    def no_export(*a, **k):
+        raise AssertionError("the cached export should have been reused")
+
+    monkeypatch.setattr(encoders, "_export", no_export)
+    again = embed.encode(embed.load_encoder("minilm", backend, "cpu"), sample)
+    np.testing.assert_allclose(again, vec, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_auto_calibrates_once_and_caches_its_choice(
+    export_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    installed = [b for b in ("onnx", "onnx-int8") if missing_package(b) is None]
+    if not installed:
+        pytest.skip("auto's calibration needs an exported backend: pip install 'codecurate[onnx]'")
+    monkeypatch.setattr(encoders, "EXPORTED_BACKENDS", tuple(installed))  # keep the test to the ONNX backends
+    monkeypatch.setattr(encoders, "CALIBRATION_TEXTS", 64)
+    with caplog.at_level(logging.INFO, logger="codecurate.curate.encoders"):
+        chosen = embed.resolve_backend("auto", "cpu")
+    decisions = list((export_cache / "encoders").glob("auto-*.json"))
+    assert len(decisions) == 1
+    import json
+
+    saved = json.loads(decisions[0].read_text())
+    trials = [Trial(**t) for t in saved["trials"]]
+    assert [t.backend for t in trials][0] == "fp32" and set(installed) <= {t.backend for t in trials}
+    assert chosen == saved["backend"] == choose(trials).backend
+    assert trials[0].top1 == 1.0 and all(t.seconds > 0 for t in trials)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("encoder backend auto:")]
+    assert len(said) == 1 and chosen in said[0]
+
+    def no_calibration(*a, **k):
+        raise AssertionError("the cached decision should have been reused")
+
+    monkeypatch.setattr(encoders, "calibrate", no_calibration)
+    assert embed.resolve_backend("auto", "cpu") == chosen
