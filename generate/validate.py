@@ -25,7 +25,14 @@ from codecurate.execute.values import translate_tests
 from codecurate.generate.parse import fenced_blocks
 from codecurate.seedcode import seed_program
 
-_FENCE_TAGS = {"python": {"python", "py", "python3"}, "javascript": {"javascript", "js", "node"}, "lua": {"lua"}}
+_FENCE_TAGS = {
+    "python": {"python", "py", "python3"},
+    "javascript": {"javascript", "js", "node"},
+    "lua": {"lua"},
+    "ocaml": {"ocaml", "ml"},
+    "r": {"r"},
+    "racket": {"racket", "rkt", "scheme"},
+}
 CODE_TASKS = ("generate", "translate", "fix")  # tasks whose answer is code that a test can run
 # Why a code-bearing example could not be checked (``validation.reason`` when ``status == "unvalidated"``).
 UNVALIDATED_REASONS = {
@@ -121,7 +128,9 @@ def _plan(example: dict, seed: dict) -> tuple[str, list[tuple[str, str, str]], l
     if not tests:
         return _unvalidated(language, "no_tests")
     if language != "python":
-        translated = translate_tests(tests, str(seed.get("func_name", "")).split(".")[-1], language)
+        name = str(seed.get("func_name", "")).split(".")[-1]
+        # The seed's source lends its annotations to typed targets (OCaml) where the values alone are ambiguous.
+        translated = translate_tests(tests, name, language, code=seed.get("code"))
         if translated is None:
             return _unvalidated(language, "tests_untranslatable", f"seed tests not translatable to {language}")
         tests = translated
