@@ -138,8 +138,6 @@ def _make_backend(cfg: EvalConfig):
 
     options = dict(cfg.backend_options)
     if cfg.base_url:  # --base-url (or a top-level YAML base_url) wins over backend_options.base_url
-        if cfg.backend != "openai":
-            raise UserError("--base-url is the endpoint of --backend openai")
         options["base_url"] = cfg.base_url
     backend = load_backend(cfg.backend, cfg.model, **options)
     if cfg.prompt_style == "completion" and not hasattr(backend, "complete_text"):
@@ -274,6 +272,8 @@ def run(cfg: EvalConfig, backend=None) -> dict:
         raise UserError("no benchmarks given (--benchmarks humaneval,mbpp)")
     if cfg.n < 1:
         raise UserError(f"--n must be >= 1, got {cfg.n}")
+    if cfg.base_url and cfg.backend != "openai":  # before anything is written to the output folder
+        raise UserError("--base-url is the endpoint of --backend openai")
     if cfg.temperature == 0 and cfg.n > 1 and cfg.backend != "canonical":
         log.warning("n=%d samples at temperature 0 are identical: pass@k>1 will equal pass@1", cfg.n)
     benches = [benchmarks.get(s) for s in dict.fromkeys(specs)]

@@ -23,7 +23,7 @@ from typing import Literal
 from codecurate.config import to_dict
 from codecurate.errors import UserError
 from codecurate.finetune.data import load_rows, split
-from codecurate.io import write_json
+from codecurate.io import ensure_free_space, write_json
 from codecurate.manifest import write_manifest
 from codecurate.prompt_formats import PROMPT_FORMATS, get_format
 
@@ -198,6 +198,9 @@ def merge_adapter(base_path: str, adapter_dir: str | Path, out_dir: str | Path, 
     base = AutoModelForCausalLM.from_pretrained(base_path, dtype=getattr(torch, dtype))
     merged = PeftModel.from_pretrained(base, str(adapter_dir)).merge_and_unload()
     out_dir = Path(out_dir)
+    # The weights' size is known here: stop with how much is needed rather than die mid-save on a full disk.
+    weights = sum(p.numel() * p.element_size() for p in merged.parameters())
+    ensure_free_space(out_dir, weights + (64 << 20), "the merged model")
     merged.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(str(adapter_dir)).save_pretrained(out_dir)
     return out_dir

@@ -80,14 +80,15 @@ def test_base_url_precedence_flag_then_yaml_then_environment(tmp_path, monkeypat
             s.close()
 
 
-def test_generate_takes_base_url_over_backend_options():
+def test_generate_takes_base_url_over_backend_options(tmp_path):
     cfg = GenerateConfig("x.jsonl", backend="openai", base_url="http://flag/v1", backend_options={"base_url": "y"})
     assert backend_options(cfg, "openai", cfg.backend_options)["base_url"] == "http://flag/v1"
     assert backend_options(cfg, "transformers", {}) == {"batch_size": cfg.batch_size}
     with pytest.raises(UserError, match="--base-url is the endpoint of --backend openai"):
         GenerateConfig("x.jsonl", base_url="http://flag/v1")  # transformers generator and judge
     with pytest.raises(UserError, match="--base-url is the endpoint of --backend openai"):
-        run(EvalConfig(model="smollm2", base_url="http://flag/v1", output="unused", limit=1))
+        run(EvalConfig(model="smollm2", base_url="http://flag/v1", output=str(tmp_path / "ev"), limit=1))
+    assert not (tmp_path / "ev").exists()  # refused before anything was written
 
 
 def test_unreachable_endpoint_fails_at_once_in_one_line(tmp_path, capsys, monkeypatch):
