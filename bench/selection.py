@@ -70,6 +70,18 @@ def load_avg() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def same_up_to_ties(a: list[int], b: list[int], X: np.ndarray) -> bool:
+    """Equal pick sequences, or sequences that first differ where the two rows are equally far (within 1e-6 in
+    float64) from the earlier picks: a float32 tie that the rounding of the dot products decides."""
+    i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), None)
+    if i is None:
+        return True
+    earlier = X[a[:i]].astype(np.float64)
+    da, db = ((1.0 - earlier @ X[r].astype(np.float64)).min() for r in (a[i], b[i]))
+    print(f"    picks differ first at {i}: rows {a[i]} and {b[i]} at distances {da:.9f} and {db:.9f} (a tie)")
+    return abs(da - db) < 1e-6
+
+
 def timed(fn, *args, **kwargs):
     tracemalloc.start()
     start = time.perf_counter()
@@ -90,10 +102,8 @@ def compare(pools: list[int], fractions: list[float], ref_cap: int, full_ref_wor
             ref_picks, per_pick = reference_kcenter(X, n, None if full else ref_cap)
             ref_s = per_pick * n
             (same, _), _, _ = timed(kcenter, X, n, initial=[0])  # the reference's own start row
-            if full:
-                assert same.tolist() == ref_picks, "k-center from row 0 should reproduce the reference picks"
-            else:
-                assert same[: len(ref_picks)].tolist() == ref_picks
+            # k-center from row 0 reproduces the reference picks (ties aside)
+            assert same_up_to_ties(same[: len(ref_picks)].tolist(), ref_picks, X)
             ref_r = coverage(X, same)["covering_radius"]
             (kc, _), kc_s, kc_mem = timed(kcenter, X, n, seed=0)
             # The previous candidate step (np.take of the rows, then a matvec), same bound: what the in-place
@@ -103,7 +113,7 @@ def compare(pools: list[int], fractions: list[float], ref_cap: int, full_ref_wor
                 (old, _), old_s, _ = timed(kcenter, X, n, seed=0)
             finally:
                 _select._dots_at = in_place
-            assert old.tolist() == kc.tolist()
+            assert same_up_to_ties(old.tolist(), kc.tolist(), X)
             (km, _), km_s, km_mem = timed(kmeans, X, n, seed=0)
             rnd, _ = random_subset(X, n, seed=0)
             kc_r, km_r = coverage(X, kc)["covering_radius"], coverage(X, km)["covering_radius"]
