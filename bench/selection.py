@@ -186,7 +186,6 @@ def main() -> None:
     print(f"| 1,000,000 (fit) | 10,000 | {kc1m:.0f} (t ~ N^{kcb:.2f}) | {km1m:.0f} (t ~ N^{kmb:.2f}) | "
           f"{srows[-1]['kc_mem'] * 1e6 / ps[-1] / 2**20:.0f} (linear) | - | {1e6 * 384 * 4 / 2**20:.0f} |")  # fmt: skip
 
-
     print(f"\nload average at the end: {load_avg()}")
 
 
