@@ -30,7 +30,8 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from codecurate.curate.mine import MineConfig, reason_class, run  # noqa: E402
+from codecurate.curate.mine import MineConfig, run  # noqa: E402
+from codecurate.curate.mine_python import reason_class  # noqa: E402
 from codecurate.generate.seedtests import free_names, function_name  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -40,7 +40,13 @@ from codecurate.curate.extract import (
     strip_python_docstring,
 )
 from codecurate.curate.filters import FilterConfig, count_by_language, run_filters
-from codecurate.curate.mine_python import NOT_PYTHON, mark_runnable, module_contexts, package_of
+from codecurate.curate.mine_python import (
+    NOT_PYTHON,
+    mark_runnable,
+    module_contexts,
+    package_of,
+    runnable_counts,
+)
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, write_jsonl
 from codecurate.manifest import write_manifest
@@ -172,28 +178,6 @@ def run(cfg: MineConfig) -> dict[str, Any]:
     inputs = [s for s in sources if Path(s).exists()]
     write_manifest(cfg.output, "mine", to_dict(cfg), inputs=inputs, counts=counts, timings=dict(timings))
     return {"output": cfg.output, **counts, "seconds": round(sum(timings.values()), 2)}
-
-
-def runnable_counts(records: list[dict]) -> dict[str, Any]:
-    """How many Python seeds run alone, and why the others do not (reason classes)."""
-    python = [r for r in records if r.get("language") == "python"]
-    reasons = Counter(reason_class(r.get("runnable_reason", "")) for r in python if r.get("runnable") is False)
-    return {
-        "python": len(python),
-        "runnable": sum(1 for r in python if r.get("runnable") is True),
-        "not_runnable": dict(reasons.most_common()),
-    }
-
-
-def reason_class(reason: str) -> str:
-    """A reason without its particulars (names, values), for counting."""
-    if "Can't instantiate abstract class" in reason:
-        return "abstract class: cannot be instantiated"
-    if re.search(r"__(init|new)__\(\) missing \d+ required", reason):
-        return "class cannot be built without arguments (inherited constructor)"
-    reason = re.sub(r"^(fail|timeout|memory|crash|sandbox-error): ", "", reason)
-    head = re.split(r"[:(]", reason, maxsplit=1)[0].strip()
-    return re.sub(r"^class \S+ ", "class ", head) or "unknown"
 
 
 def _check(cfg: MineConfig) -> list[str]:

@@ -16,8 +16,10 @@ whether the rest runs is decided by running it (``mark_runnable``, one sandbox p
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from codecurate.seedcode import (
     BUILTIN_NAMES,
@@ -225,9 +227,26 @@ def mark_runnable(records: list[dict], timeout_s: float = 10.0, workers: int | N
     for r, (ok, reason) in zip(python, check_runnable(python, timeout_s, workers), strict=True):
         r["runnable"] = ok
         r["runnable_reason"] = reason
-    return Counter(_reason_kind(r["runnable_reason"]) for r in todo if not r["runnable"])
+    return Counter(reason_class(r["runnable_reason"]) for r in todo if not r["runnable"])
 
 
-def _reason_kind(reason: str) -> str:
-    """A short class of a reason, for counts: its text up to the first ':' or '('."""
-    return reason.split(":")[0].split("(")[0].strip()
+def runnable_counts(records: list[dict]) -> dict[str, Any]:
+    """How many Python seeds run alone, and why the others do not (reason classes)."""
+    python = [r for r in records if r.get("language") == "python"]
+    reasons = Counter(reason_class(r.get("runnable_reason", "")) for r in python if r.get("runnable") is False)
+    return {
+        "python": len(python),
+        "runnable": sum(1 for r in python if r.get("runnable") is True),
+        "not_runnable": dict(reasons.most_common()),
+    }
+
+
+def reason_class(reason: str) -> str:
+    """A reason without its particulars (names, values), for counting."""
+    if "Can't instantiate abstract class" in reason:
+        return "abstract class: cannot be instantiated"
+    if re.search(r"__(init|new)__\(\) missing \d+ required", reason):
+        return "class cannot be built without arguments (inherited constructor)"
+    reason = re.sub(r"^(fail|timeout|memory|crash|sandbox-error): ", "", reason)
+    head = re.split(r"[:(]", reason, maxsplit=1)[0].strip()
+    return re.sub(r"^class \S+ ", "class ", head) or "unknown"
