@@ -345,15 +345,14 @@ def _with_seed_tests(items: list[Item], backend: Backend, cfg: GenerateConfig, t
 
     Tests are kept in ``<out>.seedtests.jsonl`` (append-only, one line per seed, written batch by batch), so a
     rerun reuses them instead of paying the LLM again, and the examples already validated keep the tests they
-    were checked against. A seed whose code changed since is redone (each line carries a hash of the code).
+    were checked against. A seed whose runnable source changed since (its code or its mined module context) is
+    redone: each line's ``code_sha256`` is a hash of that source.
     """
-    try:
-        from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
-    except ImportError:
-        raise UserError("--validate needs codecurate.generate.seedtests, which is not installed") from None
     from tqdm.auto import tqdm
 
+    from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
     from codecurate.io import sha256_text
+    from codecurate.seedcode import seed_program
 
     seeds = {id(it.seed): (it.seed_id, it.seed) for it in items if not it.seed.get("tests")}
     if not seeds:
@@ -364,7 +363,7 @@ def _with_seed_tests(items: list[Item], backend: Backend, cfg: GenerateConfig, t
         by_id: dict[int, dict] = {}
         todo: list[tuple[int, str, str, dict]] = []
         for key, (sid, seed) in seeds.items():
-            digest = sha256_text(str(seed.get("code", "")))
+            digest = sha256_text(seed_program(seed))
             if (rec := known.get((sid, digest))) is not None:
                 by_id[key] = seed | {"tests": rec.get("tests", []), "test_coverage": rec.get("test_coverage", 0.0)}
             else:
