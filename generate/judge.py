@@ -30,6 +30,7 @@ from codecurate.generate.templates import (
     generation_messages,
     template_hash,
 )
+from codecurate.generate.validate import CODE_TASKS
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
@@ -222,9 +223,15 @@ class Judge:
         for c, check in zip(survivors, checks, strict=True):
             c.example["validation"] = check
             status = check.get("status")
-            if status == "unvalidated":
-                c.stage, c.reasons = "unvalidated", [f"unvalidated:{check.get('reason')}"]
-            elif status not in ("pass", "skipped"):  # skipped: summarize, which has nothing to run
+            # Fail closed: only "pass" clears code. "skipped" is summarize's (nothing to run); on a code task it
+            # would mean the check never ran, which is "unknown", so it is held back like "unvalidated".
+            if status == "pass" or (status == "skipped" and c.example.get("task") not in CODE_TASKS):
+                continue
+            if status in ("unvalidated", "skipped"):
+                c.stage, c.reasons = "unvalidated", [f"unvalidated:{check.get('reason', 'not_checked')}"]
+                if status == "skipped":
+                    check.update(status="unvalidated", reason="not_checked")
+            else:
                 c.stage, c.reasons = "validation", [f"validation:{status}"]
 
     def _drop_near_duplicates(self, cands: list[Candidate]) -> None:

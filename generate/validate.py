@@ -43,6 +43,7 @@ UNVALIDATED_REASONS = {
     "no_tests": "the seed has no tests",
     "tests_untranslatable": "the seed's tests have no faithful translation into the language",
     "sandbox_error": "the sandbox could not run the program",
+    "not_checked": "the check did not run",
 }
 DETAIL_CHARS = 300  # a failure shown to the model is cut to this
 

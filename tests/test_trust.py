@@ -86,3 +86,22 @@ def test_keep_unvalidated_merges_them_marked(tmp_path, planted):
     planted_run(tmp_path, "translate=1", ["julia"], model, url, overwrite=True)  # starts over, this file too
     assert not (tmp_path / "out.jsonl").read_text().strip()
     assert len((tmp_path / "out.unvalidated.jsonl").read_text().splitlines()) == 2
+
+
+def test_a_check_that_did_not_run_on_code_is_held_back(tmp_path, planted, monkeypatch):
+    """Defence in depth: should validation ever answer "skipped" for a code task, the judge holds it back."""
+    import codecurate.generate.validate as validate
+
+    real = validate.validate_examples
+
+    def skipping(pairs, *args, **kwargs):
+        return [{**v, "status": "skipped"} for v in real(pairs, *args, **kwargs)]
+
+    monkeypatch.setattr(validate, "validate_examples", skipping)
+    model, url = planted
+    planted_run(tmp_path, "generate=1", ["javascript"], model, url)
+    where = audit(tmp_path, model)
+    assert not where.get("output")  # nothing whose check did not run reaches the output
+    held = [json.loads(x) for x in (tmp_path / "out.unvalidated.jsonl").read_text().splitlines()]
+    assert held and all(r["validation"]["status"] == "unvalidated" for r in held)
+    assert {r["validation"]["reason"] for r in held} == {"not_checked"}
