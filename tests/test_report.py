@@ -279,3 +279,22 @@ def test_unvalidated_and_trust_lines_in_report_and_card(tmp_path: Path) -> None:
     assert "Seeds with tests (kept at >= 90% line coverage): 180 of 200 (90.0%)." in md
     card = render_card(load_run(run_dir), tmp_path / "ds")
     assert "- Execution-validated: 60 of 60" in card and "| held back: code whose tests could not run" in card
+
+
+def test_mine_runnable_counts_from_the_mine_stage_render(tmp_path: Path) -> None:
+    """The runnable figure as mine really writes it (a nested count dict), not a hand-written flat one."""
+    from codecurate.curate.mine_python import runnable_counts
+
+    records = [
+        {"language": "python", "runnable": True},
+        {"language": "python", "runnable": False, "runnable_reason": "NameError: name 'x' is not defined"},
+        {"language": "javascript", "runnable": False, "runnable_reason": "not Python"},
+    ]
+    run_dir = make_run(tmp_path, stages=("mine",))
+    manifest = run_dir / "seeds.jsonl.manifest.json"
+    data = json.loads(manifest.read_text())
+    data["counts"]["runnable"] = runnable_counts(records)
+    manifest.write_text(json.dumps(data))
+    md = build_report(run_dir)[1].read_text()
+    assert re.search(r"Python seeds that run alone\s*\|\s*1 of 2", md)
+    assert "not runnable:" in md
