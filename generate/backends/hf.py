@@ -15,6 +15,8 @@ bench/RESULTS.md ("generate loop").
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import logging
 from typing import Any
 
@@ -195,8 +197,8 @@ class TransformersBackend:
         while active and budget > 0:
             step = min(segment, budget)
             out = self.model.generate(
-                input_ids=input_ids, attention_mask=mask, past_key_values=cache, max_new_tokens=step,
-                return_dict_in_generate=True, **kwargs,
+                input_ids=input_ids, attention_mask=mask, max_new_tokens=step, return_dict_in_generate=True,
+                **{self._cache_kw: cache}, **kwargs,
             )  # fmt: skip
             tail = out.sequences[:, input_ids.shape[1] :]
             budget -= step
@@ -216,6 +218,12 @@ class TransformersBackend:
             active = [active[j] for j in keep]
         return new
 
+    @functools.cached_property
+    def _cache_kw(self) -> str:
+        """The KV-cache argument's name: transformers 5.24 renamed `past_key_values` to `cache` and warns on the
+        old one (a FutureWarning per call in the user's terminal); older releases know only the old one."""
+        return "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+
     def _prefill(self, rows: list[list[int]], length: int) -> Any:
         """A batch cache of every row but its last token, left-padded to `length`; generate() then feeds the last
         tokens and decodes. Rows that begin alike (same system prompt and few-shot turns) share one prefill of
@@ -228,11 +236,11 @@ class TransformersBackend:
             prefix = DynamicCache(config=self.model.config)
             if shared:
                 head = torch.tensor([rows[group[0]][:shared]], device=self.device)
-                self.model(head, past_key_values=prefix, use_cache=True)
+                self.model(head, use_cache=True, **{self._cache_kw: prefix})
             for i in group:
                 cache = copy.deepcopy(prefix) if len(group) > 1 else prefix
                 tail = torch.tensor([rows[i][shared:-1]], device=self.device)
-                self.model(tail, past_key_values=cache, use_cache=True)
+                self.model(tail, use_cache=True, **{self._cache_kw: cache})
                 caches[i] = cache
         batch = DynamicCache(config=self.model.config)
         for layer in range(len(caches[0].layers)):
