@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from codecurate.execute.value_types import (
-    C_ESCAPES,
     T,
     Untranslatable,
     finite,
     function_annotations,
+    quoted,
     signature_types,
     type_of,
     utf8,
@@ -33,16 +33,8 @@ def ml_value(value: Any) -> str:
 
 
 def _ml_str(s: str) -> str:
-    out = []
-    for b in utf8(s):
-        ch = chr(b)
-        if ch in C_ESCAPES:
-            out.append(C_ESCAPES[ch])
-        elif 32 <= b < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\{b:03d}")  # OCaml strings are bytes: decimal escapes of the UTF-8 bytes
-    return '"' + "".join(out) + '"'
+    # OCaml strings are bytes: decimal escapes of the UTF-8 bytes.
+    return quoted(s, lambda ch: "".join(f"\\{b:03d}" for b in utf8(ch)))
 
 
 def _ml_neg(text: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,20 @@ class Untranslatable(ValueError):
 
 # Backslash escapes that R, Racket and OCaml string literals share.
 C_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def quoted(s: str, other: Callable[[str], str]) -> str:
+    """A double-quoted literal: ``C_ESCAPES`` for quotes, backslash and line ends, printable ASCII as it is, and
+    every other character spelled by ``other`` (which raises Untranslatable where the language has no spelling)."""
+    out = []
+    for ch in s:
+        if ch in C_ESCAPES:
+            out.append(C_ESCAPES[ch])
+        elif 32 <= ord(ch) < 127:
+            out.append(ch)
+        else:
+            out.append(other(ch))
+    return '"' + "".join(out) + '"'
 
 
 def finite(value: float) -> str:

@@ -41,7 +41,7 @@ from typing import Any
 
 from codecurate.execute.languages import canonical_name
 from codecurate.execute.ocaml_values import ml_tests, ml_value
-from codecurate.execute.value_types import C_ESCAPES, Untranslatable, finite, kinds_by_path, utf8
+from codecurate.execute.value_types import Untranslatable, finite, kinds_by_path, quoted, utf8
 
 __all__ = ["ASSERT_TEMPLATES", "Untranslatable", "parse_assertion", "to_literal", "translate_tests"]
 
@@ -164,19 +164,15 @@ def _lua(value: Any, nested: bool = False) -> str:
 # ---- r ----------------------------------------------------------------------------------------------------------
 
 
+def _r_char(ch: str) -> str:
+    if ch == "\0":
+        raise Untranslatable("NUL in an R string")
+    utf8(ch)
+    return f"\\U{{{ord(ch):x}}}"  # \U{...}: any code point, marks the string UTF-8
+
+
 def _r_str(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in C_ESCAPES:
-            out.append(C_ESCAPES[ch])
-        elif 32 <= ord(ch) < 127:
-            out.append(ch)
-        elif ch == "\0":
-            raise Untranslatable("NUL in an R string")
-        else:
-            utf8(ch)
-            out.append(f"\\U{{{ord(ch):x}}}")  # \U{...}: any code point, marks the string UTF-8
-    return '"' + "".join(out) + '"'
+    return quoted(s, _r_char)
 
 
 def _r_num(value: int | float) -> str:
@@ -217,18 +213,14 @@ def _r(value: Any) -> str:
 # ---- racket -----------------------------------------------------------------------------------------------------
 
 
+def _rkt_char(ch: str) -> str:
+    utf8(ch)
+    # Fixed widths: the reader takes up to 4 (\u) or 8 (\U) hex digits, so a following digit is safe.
+    return f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
+
+
 def _rkt_str(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in C_ESCAPES:
-            out.append(C_ESCAPES[ch])
-        elif 32 <= ord(ch) < 127:
-            out.append(ch)
-        else:
-            utf8(ch)
-            # Fixed widths: the reader takes up to 4 (\u) or 8 (\U) hex digits, so a following digit is safe.
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
+    return quoted(s, _rkt_char)
 
 
 def _rkt(value: Any) -> str:
