@@ -169,3 +169,21 @@ def test_canonical_backend_without_references_is_one_line_on_the_cli(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "no reference solutions" in proc.stderr
     assert len([line for line in proc.stderr.splitlines() if line.strip()]) == 1, proc.stderr
+
+
+def test_cpp_tests_main_that_returns_failure_keeps_its_status():
+    """A C++ test main may report failure by its return value instead of assert: the wrapper must not turn that
+    into a pass by printing the mark and returning 0."""
+    from runtimes import require_runtime
+
+    from codecurate.eval.benchmarks.marks import cpp_wrap_main
+    from codecurate.execute.harness import new_token, read_verdict
+    from codecurate.execute.sandbox import Limits, execute
+
+    require_runtime("cpp")
+    verdicts = {}
+    for name, ret in (("ok", "0"), ("failed", "1")):
+        token = new_token()
+        program = "#include <iostream>\nint main() {\n    return " + ret + ";\n}\n"
+        verdicts[name] = read_verdict(execute(cpp_wrap_main(program, token), "cpp", Limits(timeout_s=60)), token).status
+    assert verdicts == {"ok": "pass", "failed": "fail"}

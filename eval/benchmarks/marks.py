@@ -43,15 +43,16 @@ def cpp_wrap_main(tests: str, token: str) -> str:
     """The tests with their ``int main(`` renamed, then a ``main`` that calls it and prints the mark.
 
     ``assert`` aborts on failure and ``exit`` ends the process without returning, so the mark is printed only when
-    the tests' main returned. (``#undef NDEBUG`` in the tests keeps ``assert`` on.)
+    the tests' main returned, and returned 0: a main that reports failure by its return value keeps that status.
+    (``#undef NDEBUG`` in the tests keeps ``assert`` on.)
     """
     renamed, n = _CPP_MAIN.subn("int codecurate_tests_main(", tests, count=1)
     if n != 1:
         raise ValueError("C++ tests without an `int main(`")
     mark = json.dumps("\n" + mark_line(token) + "\n")
     return (
-        f"{renamed}\n\n#include <cstdio>\nint main() {{\n    codecurate_tests_main();\n"
-        f"    std::fputs({mark}, stdout);\n    std::fflush(stdout);\n    return 0;\n}}\n"
+        f"{renamed}\n\n#include <cstdio>\nint main() {{\n    int rc = codecurate_tests_main();\n"
+        f"    if (rc != 0) return rc;\n    std::fputs({mark}, stdout);\n    std::fflush(stdout);\n    return 0;\n}}\n"
     )
 
 
