@@ -3,7 +3,7 @@
     nice .venv/bin/python bench/seeds.py                       # the stdlib and the CodeSearchNet sample
     nice .venv/bin/python bench/seeds.py --coreset runs/demo/coreset.jsonl --llm smollm2   # + seed tests
 
-"Runs alone" is ``codecurate.seedcode.check_runnable``: the seed's program (its module context, the function,
+"Runs alone" is ``codecurate.seedprobe.check_runnable``: the seed's program (its module context, the function,
 the method shim) defines without error in the sandbox, every module-level name the function reads exists and
 the name is callable, behind the harness's per-run token. Baseline (same run, same records): the gate used
 before module context, a function whose code alone has no free name (``seedtests.free_names(code) == set()``).

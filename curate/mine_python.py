@@ -24,12 +24,12 @@ from typing import Any
 from codecurate.seedcode import (
     BUILTIN_NAMES,
     SLOT,
-    check_runnable,
     global_reads,
     lone_context,
     method_shim,
     statement_binds,
 )
+from codecurate.seedprobe import check_runnable
 
 NOT_PYTHON = "not Python: only Python seeds are run alone"
 _PROPERTY_DECORATORS = {"property", "cached_property", "setter", "getter", "deleter"}

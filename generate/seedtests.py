@@ -3,7 +3,7 @@
     seeds, stats = add_seed_tests(seeds, backend, SeedTestConfig(min_coverage=0.9))
 
 1. Only seeds that run alone are asked about: the record's ``runnable`` flag (set by mine), or for records
-   without it, ``codecurate.seedcode.check_runnable`` (static checks, then one sandbox probe).
+   without it, ``codecurate.seedprobe.check_runnable`` (static checks, then one sandbox probe).
 2. One batched ``backend.complete`` call asks for ``n_tests`` assertions per seed, ``samples`` answers each (at
    ``sample_temperature`` when more than one, as MultiPL-T samples several test suites per function).
 3. Each distinct assertion of any answer runs alone against the seed's program (``seed_program``: its module
@@ -26,7 +26,8 @@ from codecurate.execute.harness import build_test_program, new_token, read_verdi
 from codecurate.execute.sandbox import ExecutionResult, Limits, execute_many
 from codecurate.generate.backends.base import Backend, Request, SamplingParams
 from codecurate.generate.validate import extract_code
-from codecurate.seedcode import check_runnable, global_reads, seed_program, seed_span
+from codecurate.seedcode import global_reads, seed_program, seed_span
+from codecurate.seedprobe import check_runnable
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from codecurate.execute.harness import build_test_program, new_token, read_verdi
 from codecurate.execute.sandbox import Limits, execute
 from codecurate.generate.backends.base import FunctionBackend
 from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
-from codecurate.seedcode import SLOT, check_runnable, lone_context, seed_program, seed_span, stdlib_imports
+from codecurate.seedcode import SLOT, lone_context, seed_program, seed_span, stdlib_imports
+from codecurate.seedprobe import check_runnable
 
 TEXTWRAP = Path(textwrap.__file__).read_text(encoding="utf-8")
 STRING = Path(string.__file__).read_text(encoding="utf-8")
