@@ -7,6 +7,7 @@ Used by ``codecurate.report.build_report``; it reads the same ``run`` dict that 
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from collections import Counter
@@ -65,25 +66,38 @@ def _save(fig: Any, path: Path) -> Path:
 
 def _bars(path: Path, items: list[tuple[str, float]], label: str, pct: bool = False, vertical: bool = False,
           xlabel: str = "") -> Path:  # fmt: skip
+    return _save(bar_figure(items, label, pct, vertical, xlabel), path)
+
+
+def bar_figure(items: list[tuple[str, float]], label: str, pct: bool = False, vertical: bool = False,
+               xlabel: str = "") -> Any:  # fmt: skip
     """Labelled bars, horizontal by default (long labels stay readable), each annotated with its value."""
     labels, values = [k for k, _ in items], [v for _, v in items]
     if vertical:
         fig, ax = _figure(3)
         # Positions, not the labels: labels such as cluster sizes ("1", "2") would be read as numbers.
         ax.bar(range(len(labels)), values, color="#4c72b0")
-        ax.set_xticks(range(len(labels)), labels)
+        # At most ~15 tick labels: one per bar runs them into each other once there are dozens of sizes.
+        step = max(1, math.ceil(len(labels) / 15))
+        ax.set_xticks(range(0, len(labels), step), labels[::step])
         ax.set_xlabel(xlabel)
         ax.set_ylabel(label)
-        return _save(fig, path)
+        return fig
     fig, ax = _figure(0.45 * len(items) + 1.2)
     ax.barh(range(len(items)), values, color="#4c72b0")
     ax.set_yticks(range(len(items)), labels)
     ax.invert_yaxis()
     ax.set_xlabel(label)
+    positive = [v for v in values if v > 0]
+    if not pct and positive and max(positive) / min(positive) >= 100:
+        # Counts spanning orders of magnitude (14,476 mined beside 5 written): on a linear axis the small ones are
+        # invisible. symlog is linear below 1, so a zero still has a place.
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlabel(f"{label} (log scale)")
     for i, v in enumerate(values):
         ax.text(v, i, f" {fmt_pct(v) if pct else fmt_int(v)}", va="center", fontsize=8)
     ax.margins(x=0.15)
-    return _save(fig, path)
+    return fig
 
 
 def _stacked(path: Path, mix: Counter) -> Path:

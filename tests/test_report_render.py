@@ -73,3 +73,17 @@ def test_broken_image_is_detected(tmp_path: Path) -> None:
                     "</body></html>")  # fmt: skip
     result = probe(page)
     assert result["imgs"] == [{"w": 0, "h": 0, "alt": "bad"}]
+
+
+def test_bar_charts_stay_readable_at_demo_scale():
+    """Dozens of cluster sizes get thinned tick labels; a funnel spanning orders of magnitude gets a log axis."""
+    from codecurate.report_plots import bar_figure
+
+    sizes = [(str(k), 1) for k in range(40)]
+    ax = bar_figure(sizes, "clusters", vertical=True, xlabel="cluster size").axes[0]
+    assert 2 <= len(ax.get_xticks()) <= 16
+    funnel = [("mined", 14476), ("kept", 2779), ("written", 5), ("validated", 0)]
+    ax = bar_figure(funnel, "records").axes[0]
+    assert ax.get_xscale() == "symlog" and "log scale" in ax.get_xlabel()
+    ax = bar_figure([("a", 10), ("b", 4)], "records").axes[0]
+    assert ax.get_xscale() == "linear"
