@@ -372,6 +372,13 @@ def _repair_and_load(path: Path) -> list[dict]:
     return records
 
 
+def side_path(output: str | os.PathLike, suffix: str) -> Path:
+    """A file that belongs to an output sits beside it: ``run/instructions.jsonl`` -> ``run/instructions.<suffix>``."""
+    out = Path(output)
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
+    return out.with_name(f"{stem}.{suffix}")
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes."""
     h = hashlib.sha256()

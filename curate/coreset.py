@@ -21,7 +21,7 @@ import numpy as np
 
 from codecurate.config import to_dict
 from codecurate.errors import UserError, at
-from codecurate.io import iter_records, write_json, write_jsonl
+from codecurate.io import iter_records, side_path, write_json, write_jsonl
 from codecurate.locks import output_lock
 from codecurate.manifest import write_manifest
 from codecurate.models import DEFAULT_ENCODER
@@ -208,12 +208,6 @@ def initial_rows(path: str, ids: list[str]) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
-def _stem_path(out: Path, suffix: str) -> Path:
-    """``run/coreset.jsonl`` -> ``run/coreset<suffix>``: files that belong to an output sit beside it."""
-    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
-    return out.with_name(stem + suffix)
-
-
 def _float_or_none(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 6)
 
@@ -256,7 +250,7 @@ def _run(cfg: CurateConfig) -> dict[str, Any]:
             from codecurate.curate.embed_ray import embed_shards_ray
 
             X, est = embed_shards_ray(
-                texts_for(records, cfg.embed_field), _stem_path(out, ".embeddings"), encoder=cfg.encoder,
+                texts_for(records, cfg.embed_field), side_path(out, "embeddings"), encoder=cfg.encoder,
                 backend=cfg.encoder_backend, device=cfg.device, batch_size=cfg.batch_size,
                 max_seq_length=cfg.max_seq_length, shard_rows=cfg.chunk_size, address=cfg.ray_address,
                 workers=cfg.ray_workers, gpus_per_worker=cfg.ray_gpus_per_worker,
@@ -297,8 +291,8 @@ def _run(cfg: CurateConfig) -> dict[str, Any]:
 
         with timings("report"):
             report = diversity_report(X, rows, cfg.method, seed=cfg.seed)
-            write_json(_stem_path(out, ".report.json"), report)
-            plot_map(X, rows, _stem_path(out, ".map.png"), f"{cfg.method} coreset, n = {cfg.n:,}", cfg.map_points,
+            write_json(side_path(out, "report.json"), report)
+            plot_map(X, rows, side_path(out, "map.png"), f"{cfg.method} coreset, n = {cfg.n:,}", cfg.map_points,
                      cfg.seed)  # fmt: skip
         summary["covering_radius"] = report["covering_radius"]
         summary["random_covering_radius"] = report["random"]["covering_radius"]

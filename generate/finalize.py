@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codecurate.config import to_dict
-from codecurate.io import JsonlAppender, write_json, write_jsonl
+from codecurate.io import JsonlAppender, side_path, write_json, write_jsonl
 from codecurate.manifest import write_manifest
 from codecurate.timer import Timings
 
@@ -182,7 +182,6 @@ def trust(report: dict[str, Any], items: list, validate: bool) -> dict[str, Any]
 def finalize(
     cfg: Any, out: Path, rejected_path: Path, seeds: list, plan: Any, timings: Timings, tokens: dict[str, int]
 ) -> dict[str, Any]:
-    from codecurate.generate.loop import side_path
 
     unvalidated_path = side_path(out, "unvalidated.jsonl")
     records, hits = filter_accepted(cfg, out, rejected_path, timings, unvalidated_path)

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from codecurate.errors import UserError
 from codecurate.generate.backends.base import Backend
 from codecurate.generate.examples import Item, parse_mix, plan_items
-from codecurate.io import JsonlAppender, iter_records
+from codecurate.io import JsonlAppender, iter_records, side_path
 from codecurate.records import seed_id
 from codecurate.timer import Timings
 
@@ -162,13 +162,6 @@ class GenerateConfig:
             raise UserError("--sample-dedup-threshold must be in (0, 1]")
         if self.disc_shots_good < 0 or self.disc_shots_bad < 0:
             raise UserError("--disc-shots-good and --disc-shots-bad must be >= 0")
-
-
-def side_path(output: str | Path, suffix: str) -> Path:
-    """``instructions.jsonl`` -> ``instructions.<suffix>``."""
-    out = Path(output)
-    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
-    return out.with_name(f"{stem}.{suffix}")
 
 
 def read_seeds(path: str, limit: int | None) -> list[tuple[str, dict]]:
