@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codecurate.io import atomic_write
-from codecurate.models import default_corpus
+from codecurate.models import DEFAULT_LLM, default_corpus
 from codecurate.report import fmt_int, funnel, load_run, trust_lines
 
 # Settings worth a line in the recipe, per stage (the full configs are in the manifests).
@@ -224,7 +224,7 @@ def _licence_lines(sources: list[tuple[str, str]], gen_cfg: dict, run: dict) -> 
 def _limit_lines(gen_cfg: dict, run: dict) -> list[str]:
     model = str(gen_cfg.get("model", ""))
     lines = ["## Known limits", ""]
-    if model == "smollm2" or "135m" in model.lower():
+    if model == DEFAULT_LLM or "135m" in model.lower():
         lines.append(
             "- The generator is SmolLM2-135M-Instruct, a 135M-parameter model (run on CPU by default): instructions "
             "are short and simple, and answers can be wrong where no test checked them."

@@ -23,7 +23,7 @@ from codecurate.errors import UserError
 from codecurate.io import disk_error
 from codecurate.locks import output_lock
 from codecurate.manifest import is_up_to_date
-from codecurate.models import default_corpus
+from codecurate.models import DEFAULT_LLM, default_corpus
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def plan(cfg: PipelineConfig) -> list[tuple[str, str, Any, Path, list[Path]]]:
     if "eval" in want:
         from codecurate.eval.harness import manifest_inputs
 
-        base = cfg.eval.get("model") or cfg.finetune.get("model") or "smollm2"
+        base = cfg.eval.get("model") or cfg.finetune.get("model") or DEFAULT_LLM
         values = {k: v for k, v in cfg.eval.items() if k != "model"}
         c = _stage_config(
             "eval", "codecurate.eval.harness", "EvalConfig", values, {"model": base, "output": str(run / "eval-base")}

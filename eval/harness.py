@@ -30,6 +30,7 @@ from codecurate.execute.harness import new_token, read_verdict
 from codecurate.execute.sandbox import Limits, execute_many
 from codecurate.io import JsonlAppender, sha256_text, write_json
 from codecurate.manifest import write_manifest
+from codecurate.models import DEFAULT_LLM
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ FAILED_STATUSES = ("fail", "timeout", "memory", "crash", "sandbox-error", "empty
 
 @dataclass
 class EvalConfig:
-    model: str = field(default="smollm2", metadata={"help": "model folder, Hub id, served name, or alias 'smollm2'"})
+    model: str = field(default=DEFAULT_LLM, metadata={"help": "model folder, Hub id, served name, or alias 'smollm2'"})
     benchmarks: list[str] = field(
         default_factory=lambda: ["humaneval"],
         metadata={"help": "comma/space separated name[:variant], e.g. humaneval,mbpp:full,multipl-e:lua"},
@@ -129,7 +130,7 @@ def _judge(bench, items, timeout, memory_mb, workers) -> list[dict]:
 def _make_backend(cfg: EvalConfig):
     if cfg.backend == "canonical":
         return None
-    if cfg.backend in ("transformers", "vllm") and cfg.model != "smollm2":
+    if cfg.backend in ("transformers", "vllm") and cfg.model != DEFAULT_LLM:
         p = Path(cfg.model).expanduser()
         looks_local = cfg.model.startswith((".", "/", "~")) or cfg.model.count("/") != 1
         if looks_local and not p.exists():

@@ -25,6 +25,7 @@ from codecurate.errors import UserError
 from codecurate.finetune.data import load_rows, split
 from codecurate.io import ensure_free_space, write_json
 from codecurate.manifest import write_manifest
+from codecurate.models import DEFAULT_LLM
 from codecurate.prompt_formats import PROMPT_FORMATS, get_format
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 class FinetuneConfig:
     input: str = field(metadata={"help": "instructions.jsonl (messages, prompt/completion, or instruction/output)",
                                 "positional": True})  # fmt: skip
-    model: str = field(default="smollm2", metadata={"help": "base model: folder, Hub id, or alias 'smollm2'"})
+    model: str = field(default=DEFAULT_LLM, metadata={"help": "base model: folder, Hub id, or alias 'smollm2'"})
     output: str = field(default="runs/ft", metadata={"help": "output folder", "aliases": ["-o"]})
     method: Literal["lora", "full"] = field(default="lora", metadata={"help": "LoRA adapters (PEFT) or all weights"})
     prompt_format: str = field(

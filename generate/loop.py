@@ -26,6 +26,7 @@ from codecurate.errors import UserError
 from codecurate.generate.backends.base import Backend
 from codecurate.generate.examples import Item, parse_mix, plan_items
 from codecurate.io import JsonlAppender, iter_records, side_path
+from codecurate.models import DEFAULT_LLM
 from codecurate.records import seed_id
 from codecurate.timer import Timings
 
@@ -39,7 +40,7 @@ class GenerateConfig:
     backend: Literal["transformers", "vllm", "openai"] = field(
         default="transformers", metadata={"help": "generator backend"}
     )
-    model: str = field(default="smollm2", metadata={"help": "generator model: local folder, hub name or alias"})
+    model: str = field(default=DEFAULT_LLM, metadata={"help": "generator model: local folder, hub name or alias"})
     backend_options: dict = field(
         default_factory=dict, metadata={"help": "backend keyword options, e.g. base_url, concurrency (YAML only)"}
     )
