@@ -44,15 +44,22 @@ def cpp_wrap_main(tests: str, token: str) -> str:
 
     ``assert`` aborts on failure and ``exit`` ends the process without returning, so the mark is printed only when
     the tests' main returned, and returned 0: a main that reports failure by its return value keeps that status.
-    (``#undef NDEBUG`` in the tests keeps ``assert`` on.)
+    A main without a ``return`` (both benchmarks' tests: only ``main`` may fall off its end) becomes a ``void``
+    function, so nothing reads a value it never returned. (``#undef NDEBUG`` in the tests keeps ``assert`` on.)
     """
-    renamed, n = _CPP_MAIN.subn("int codecurate_tests_main(", tests, count=1)
-    if n != 1:
+    m = _CPP_MAIN.search(tests)
+    if m is None:
         raise ValueError("C++ tests without an `int main(`")
+    returns = re.search(r"\breturn\b", tests[m.end() :]) is not None
+    head = "int" if returns else "void"
+    renamed = f"{tests[: m.start()]}{head} codecurate_tests_main({tests[m.end() :]}"
+    call = "    codecurate_tests_main();\n"
+    if returns:
+        call = "    int rc = codecurate_tests_main();\n    if (rc != 0) return rc;\n"
     mark = json.dumps("\n" + mark_line(token) + "\n")
     return (
-        f"{renamed}\n\n#include <cstdio>\nint main() {{\n    int rc = codecurate_tests_main();\n"
-        f"    if (rc != 0) return rc;\n    std::fputs({mark}, stdout);\n    std::fflush(stdout);\n    return 0;\n}}\n"
+        f"{renamed}\n\n#include <cstdio>\nint main() {{\n{call}"
+        f"    std::fputs({mark}, stdout);\n    std::fflush(stdout);\n    return 0;\n}}\n"
     )
 
 
