@@ -173,9 +173,12 @@ def validate_examples(
         buggy = read_verdict(next(results), runs[1][2], len(tests)) if len(runs) > 1 else None
         coverage = float(seed.get("test_coverage", 0.0))
         v = {"language": language, "tests_run": len(tests), "tests_passed": fixed.passed or 0, "coverage": coverage}
-        if fixed.status in ("skipped", "sandbox-error"):  # the check itself could not run: unknown, not a fail
-            why = "runtime_missing" if fixed.status == "skipped" else "sandbox_error"
-            v = _unvalidated(language, why, _cut(fixed.detail or UNVALIDATED_REASONS[why])) | {"coverage": coverage}
+        # A run that could not happen (no runtime, sandbox error) is unknown, not a fail; for fix that holds for the
+        # buggy input's run too: "the bug fails the tests" is only known if that run happened.
+        unknown = next((r for r in (fixed, buggy) if r is not None and r.status in ("skipped", "sandbox-error")), None)
+        if unknown is not None:
+            why = "runtime_missing" if unknown.status == "skipped" else "sandbox_error"
+            v = _unvalidated(language, why, _cut(unknown.detail or UNVALIDATED_REASONS[why])) | {"coverage": coverage}
         elif fixed.status != "pass":
             v.update(status=fixed.status, detail=_cut(fixed.detail or fixed_run.stderr or fixed.status))
             if fixed.passed is not None and fixed.passed < len(tests):

@@ -119,6 +119,27 @@ def test_validate_examples_per_task():
     assert v[7]["status"] == "fail" and "before its tests" in v[7]["detail"]
 
 
+def test_fix_whose_buggy_run_could_not_happen_is_unvalidated(monkeypatch):
+    """A fix is checked only if the buggy input's run happened: a sandbox error there is unknown, not a fail."""
+    import codecurate.generate.validate as validate
+    from codecurate.execute.sandbox import ExecutionResult
+
+    buggy = CLAMP.replace("if x < lo:", "if x < lo - 1:")
+    real = validate.execute_many
+
+    def buggy_run_breaks(jobs, *args, **kwargs):
+        results = real(jobs, *args, **kwargs)
+        return [
+            ExecutionResult("sandbox-error", None, "", "", 0.0, "could not start") if "lo - 1" in job[0] else r
+            for job, r in zip(jobs, results, strict=True)
+        ]
+
+    monkeypatch.setattr(validate, "execute_many", buggy_run_breaks)
+    pair = ({"task": "fix", "language": "python", "input": buggy, "output": "```python\n" + CLAMP + "```"}, SEED)
+    [v] = validate_examples([pair], FAST, workers=1)
+    assert (v["status"], v["reason"]) == ("unvalidated", "sandbox_error")
+
+
 def test_add_seed_tests_keeps_passing_covering_assertions():
     answer = "```python\n" + "\n".join([*CLAMP_TESTS, "assert clamp(1, 0, 10) == 99", "x = 1"]) + "\n```"
     partial = "assert half(4) == 2\nassert half(5) == 2"  # the second raises: kept tests miss the raise line
