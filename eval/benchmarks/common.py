@@ -6,7 +6,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from codecurate.benchmarks import check_count, read_benchmark
+# The benchmark modules' names for the ground package's readers (one implementation, shared with decontamination).
+from codecurate.benchmarks import check_count as check_size  # noqa: F401 (re-exported)
+from codecurate.benchmarks import read_benchmark as read_docs  # noqa: F401 (re-exported)
 from codecurate.errors import UserError
 from codecurate.generate.parse import fenced_blocks
 
@@ -24,16 +26,6 @@ def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str]
                 return folder / name
     where = ", ".join(str(root / s) for s in ("", *subdirs))
     raise UserError(f"{root}: none of {', '.join(names)} found (looked in {where})")
-
-
-def read_docs(path: Path, required: Sequence[str]) -> list[dict]:
-    """Records of a benchmark file (JSONL, JSONL.gz, Parquet, or a JSON array); missing fields name file:line."""
-    return read_benchmark(path, required)
-
-
-def check_size(docs: list[dict], expected: int | None, source: object) -> None:
-    """Refuse a file whose size is not the published one: a train split or a truncated copy changes every score."""
-    check_count(docs, expected, source)
 
 
 def truncate(text: str, stop_words: Sequence[str]) -> str:
