@@ -2,7 +2,13 @@
 
 Each field's ``metadata`` may hold ``help``, ``choices``, ``aliases`` (e.g. ``["-o"]``) and ``positional``.
 Precedence is dataclass default < YAML (``--config``) < flags given on the command line. Unknown YAML keys and
-ill-typed values are errors that name the file and key. HfArgumentParser does most of this but has no
+ill-typed values are errors that name the file and key.
+
+A field whose type is itself a config dataclass is a *section* (one concern: Ray options, record filters, seed
+tests). Its fields are flags of the stage under their own names, or ``metadata["prefix"]`` + name, so flags and
+YAML keys stay flat and stable while the code reads ``cfg.ray.executor``. YAML may give a section either flat
+(``ray_address: ...``) or nested (``ray: {ray_address: ...}``); ``to_dict`` writes the flat form, so manifests
+keep their keys when a flat config is split into sections. HfArgumentParser does most of this but has no
 positional arguments, and `codecurate mine SRC...` wants them, hence these 100 lines.
 """
 
@@ -32,13 +38,39 @@ def _field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add one argument per dataclass field. Defaults are suppressed so `parse` can tell given from absent."""
+def _section(f: dataclasses.Field, tp: Any) -> type | None:
+    """The config dataclass a field holds, if it is a section."""
+    tp, _ = _unwrap_optional(tp)
+    return tp if isinstance(tp, type) and dataclasses.is_dataclass(tp) else None
+
+
+def flat_fields(cls: type, prefix: str = "") -> dict[str, tuple[tuple[str, ...], dataclasses.Field, Any]]:
+    """Every leaf field of a config under its flat key: key -> (attribute path, field, type).
+
+    A key that two sections both claim is a programming error, raised here (and by the config tests)."""
     hints = _field_types(cls)
+    out: dict[str, tuple[tuple[str, ...], dataclasses.Field, Any]] = {}
     for f in dataclasses.fields(cls):
+        sub = _section(f, hints[f.name])
+        items = (
+            {k: ((f.name, *path), ff, t) for k, (path, ff, t) in flat_fields(sub, f.metadata.get("prefix", "")).items()}
+            if sub
+            else {f.name: ((f.name,), f, hints[f.name])}
+        )
+        for key, value in items.items():
+            if prefix + key in out:
+                raise TypeError(f"{cls.__name__}: flat key {prefix + key!r} is claimed twice")
+            out[prefix + key] = value
+    return out
+
+
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add one argument per leaf field (sections flattened). Defaults are suppressed so `parse` can tell given
+    from absent."""
+    for key, (_, f, hint) in flat_fields(cls).items():
         if f.metadata.get("cli") is False:
             continue
-        tp, _ = _unwrap_optional(hints[f.name])
+        tp, _ = _unwrap_optional(hint)
         kwargs: dict[str, Any] = {"default": argparse.SUPPRESS, "help": _help(f)}
         if get_origin(tp) is Literal:
             kwargs["choices"] = list(get_args(tp))
@@ -58,10 +90,10 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         else:
             kwargs["type"] = str
         if f.metadata.get("positional"):
-            parser.add_argument(f.name, metavar=f.name.upper(), **kwargs)
+            parser.add_argument(key, metavar=key.upper(), **kwargs)
         else:
-            flag = "--" + f.name.replace("_", "-")
-            parser.add_argument(flag, *f.metadata.get("aliases", ()), dest=f.name, **kwargs)
+            flag = "--" + key.replace("_", "-")
+            parser.add_argument(flag, *f.metadata.get("aliases", ()), dest=key, **kwargs)
 
 
 def _help(f: dataclasses.Field) -> str:
@@ -74,13 +106,75 @@ def _help(f: dataclasses.Field) -> str:
 
 
 def from_dict(cls: type[T], values: dict[str, Any], source: str = "config") -> T:
-    """Build a config dataclass from a mapping, casting simple types; unknown keys are a `UserError`."""
+    """Build a config dataclass from a mapping, casting simple types; unknown keys are a `UserError`.
+
+    Section values may come flat (their flat keys at this level) or nested (a mapping under the section's
+    name); both at once for the same key is an error."""
+    return _build(cls, _nest(cls, values, source), source)
+
+
+def _nest(cls: type, values: dict[str, Any], source: str) -> dict[str, Any]:
+    """Flat keys routed into their sections' mappings; nested section mappings merged in."""
+    flat = flat_fields(cls)
     hints = _field_types(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
+    sections = {f.name: f for f in dataclasses.fields(cls) if _section(f, hints[f.name])}
+    nested: dict[str, Any] = {}
+    unknown: list[str] = []
+    for key, value in values.items():
+        if key in sections and isinstance(value, dict):
+            sub = _section(sections[key], hints[key])
+            prefix = sections[key].metadata.get("prefix", "")
+            inner = _flatten_values(sub, value, f"{source}: section '{key}'")
+            for k, v in inner.items():
+                _put(nested, (key, *flat_fields(sub)[k][0]), v, f"{source}: key '{prefix + k}'")
+        elif key in flat:
+            _put(nested, flat[key][0], value, f"{source}: key '{key}'")
+        else:
+            unknown.append(key)
     if unknown:
-        raise UserError(f"{source}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    kwargs = {k: _cast(v, hints[k], f"{source}: key '{k}'") for k, v in values.items()}
+        known = sorted(set(flat) | set(sections))
+        raise UserError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    return nested
+
+
+def _flatten_values(cls: type, values: dict[str, Any], source: str) -> dict[str, Any]:
+    """A nested section mapping as that section's own flat keys (its sub-sections flattened too)."""
+    nested = _nest(cls, values, source)
+    out: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], path: tuple[str, ...]) -> None:
+        for k, v in node.items():
+            if isinstance(v, _Nested):
+                walk(v, (*path, k))
+            else:
+                key = next(fk for fk, (p, _, _) in flat_fields(cls).items() if p == (*path, k))
+                out[key] = v
+
+    walk(nested, ())
+    return out
+
+
+class _Nested(dict):
+    """A section's values while a config is being built (told apart from dict-valued settings)."""
+
+
+def _put(tree: dict[str, Any], path: tuple[str, ...], value: Any, where: str) -> None:
+    for part in path[:-1]:
+        tree = tree.setdefault(part, _Nested())
+    if path[-1] in tree:
+        raise UserError(f"{where}: given twice (flat and inside its section)")
+    tree[path[-1]] = value
+
+
+def _build(cls: type[T], values: dict[str, Any], source: str) -> T:
+    hints = _field_types(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        sub = _section(f, hints[f.name])
+        value = values[f.name]
+        kwargs[f.name] = _build(sub, value, source) if sub else _cast(value, hints[f.name], f"{source}: key '{f.name}'")
     try:
         return cls(**kwargs)
     except TypeError as e:  # a required field is missing
@@ -160,11 +254,19 @@ def parse(cls: type[T], args: argparse.Namespace, section: str | None = None) ->
                 raise UserError(f"{config_path}: section '{section}' must be a mapping")
         values.update(data)
         source = f"{config_path}" + (f" [{section}]" if section else "")
-    fields = {f.name for f in dataclasses.fields(cls)}
-    values.update({k: v for k, v in vars(args).items() if k in fields})
+    given = {k: v for k, v in vars(args).items() if k in flat_fields(cls)}
+    if given:
+        # Flags win over YAML, whichever form (flat or nested) the YAML used for the same key.
+        values = _flatten_values(cls, values, source) | given
     return from_dict(cls, values, source)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
-    """A config as a plain dict (for manifests and hashing)."""
-    return dataclasses.asdict(cfg)
+    """A config as a plain dict of its flat keys (for manifests, hashing and YAML round trips)."""
+    out: dict[str, Any] = {}
+    for key, (path, _, _) in flat_fields(type(cfg)).items():
+        value: Any = cfg
+        for part in path:
+            value = getattr(value, part)
+        out[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    return out

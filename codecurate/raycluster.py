@@ -9,11 +9,30 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from codecurate.errors import UserError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class RayOptions:
+    """Where a scalable stage (mine, curate, generate) runs its parallel work. A section of each of those stage
+    configs and of the pipeline's: its keys are flat flags and YAML keys (``--executor``, ``--ray-address``...)."""
+
+    executor: Literal["local", "ray"] = field(
+        default="local", metadata={"help": "local: this process; ray: Ray tasks or actors (docs/scale.md)"}
+    )
+    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty: $RAY_ADDRESS or a local one)"})
+    ray_workers: int = field(
+        default=0, metadata={"help": "most parallel Ray tasks or actors (0: one per GPU share when "
+                             "--ray-gpus-per-worker is set, else one per CPU of the cluster)"}
+    )  # fmt: skip
+    ray_gpus_per_worker: float = field(
+        default=0.0, metadata={"help": "GPUs per Ray actor (1: one model replica per GPU; 0 on CPU)"}
+    )
 
 
 def require_ray() -> Any:
