@@ -18,21 +18,13 @@ from __future__ import annotations
 
 import functools
 
+from codecurate.codeblocks import extract_code  # the one policy (also imported from here)
 from codecurate.execute.harness import build_test_program, harness_languages, new_token, read_verdict
 from codecurate.execute.languages import LANGUAGES, canonical_name, get_language
 from codecurate.execute.sandbox import Limits, execute_many
 from codecurate.execute.values import translate_tests
-from codecurate.generate.parse import fenced_blocks
 from codecurate.seedcode import seed_program
 
-_FENCE_TAGS = {
-    "python": {"python", "py", "python3"},
-    "javascript": {"javascript", "js", "node"},
-    "lua": {"lua"},
-    "ocaml": {"ocaml", "ml"},
-    "r": {"r"},
-    "racket": {"racket", "rkt", "scheme"},
-}
 CODE_TASKS = ("generate", "translate", "fix")  # tasks whose answer is code that a test can run
 # Why a code-bearing example could not be checked (``validation.reason`` when ``status == "unvalidated"``).
 UNVALIDATED_REASONS = {
@@ -46,19 +38,6 @@ UNVALIDATED_REASONS = {
     "not_checked": "the check did not run",
 }
 DETAIL_CHARS = 300  # a failure shown to the model is cut to this
-
-
-def extract_code(text: str, language: str) -> str:
-    """The code in an LLM answer: the first fenced block tagged with ``language``, else the first fenced
-    block, else the whole text."""
-    blocks = fenced_blocks(text, closed_only=True)
-    if not blocks:
-        return text.strip("\n")
-    tags = _FENCE_TAGS.get(canonical_name(language), set())
-    for tag, body in blocks:
-        if tag.lower() in tags:
-            return body.strip("\n")
-    return blocks[0][1].strip("\n")
 
 
 @functools.cache
