@@ -9,16 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-# One Markdown code-fence grammar for every stage: ```tag ...\n body ```; the info string may carry more words.
-_FENCE_OPEN = r"```[ \t]*([\w+#.-]*)[^\n]*\n"
-# The closing fence starts a line; a last block cut off by the token limit runs to the end of the text.
-FENCE = re.compile(_FENCE_OPEN + r"(.*?)(?:(?<=\n)[ \t]*```|\Z)", re.DOTALL)
-CLOSED_FENCE = re.compile(_FENCE_OPEN + r"(.*?)```", re.DOTALL)
-
-
-def fenced_blocks(text: str, closed_only: bool = False) -> list[tuple[str, str]]:
-    """``(info tag, body)`` of each fenced block; an unclosed last block counts unless `closed_only`."""
-    return [(m.group(1), m.group(2)) for m in (CLOSED_FENCE if closed_only else FENCE).finditer(text)]
+# Code fences and the one code-extraction policy live in the ground package; their old names here keep working.
+from codecurate.codeblocks import FENCE, extract_code, fence, fenced_blocks  # noqa: F401 (re-exported)
 
 
 def parse_reply(text: str, fields: list[str]) -> tuple[dict[str, str] | None, str | None]:
@@ -67,15 +59,3 @@ def _from_sections(text: str, wanted: list[str]) -> dict[str, str] | None:
         if name in wanted and name not in got:  # a model that repeats the format keeps its first answer
             got[name] = text[m.end() : end].strip()
     return got or None
-
-
-def extract_code(text: str) -> str:
-    """The code in an answer: the longest fenced block if there is one, else the whole text."""
-    blocks = [body for _, body in fenced_blocks(text)]
-    if blocks:
-        return max(blocks, key=len).strip("\n")
-    return text.strip("\n")
-
-
-def fence(code: str, language: str) -> str:
-    return f"```{language}\n{code.strip(chr(10))}\n```"

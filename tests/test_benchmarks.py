@@ -54,8 +54,10 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_extract_code_prefers_the_block_with_the_function():
-    text = "Here:\n```python\nimport os\n```\nand\n```python\ndef f(x):\n    return x\n```\nDone."
-    assert common.extract_code(text, must_contain="def f") == "def f(x):\n    return x\n"
+    # The usage block is longer, but the one that defines the function wins (codecurate/codeblocks.py policy).
+    usage = "```python\nimport os\nprint(f(os.sep), 'a long usage line')\n```"
+    text = f"Here:\n{usage}\nand\n```python\ndef f(x):\n    return x\n```\nDone."
+    assert common.extract_code(text, must_contain="def f") == "def f(x):\n    return x"
     assert common.extract_code("no fence at all") == "no fence at all"
     assert common.extract_code("```python\ndef f():\n    return 1") == "def f():\n    return 1"  # unclosed
 
@@ -74,7 +76,7 @@ def test_humaneval_program_accepts_body_or_full_function():
     prog, lang = mod.program(doc, full_fn, "t0")
     assert lang == "python" and prog.startswith("from typing import List") and doc["prompt"] not in prog
     chat = mod.extract(doc, f"Sure!\n```python\n{full_fn}```\nThis works.", "chat")
-    assert chat == full_fn
+    assert chat == full_fn.rstrip("\n")  # the newlines around a block are not code
 
 
 def test_mbpp_variants_sizes(shared_data):

@@ -1,4 +1,5 @@
-"""Helpers the benchmark modules share: locating and reading their files, and turning model text into code."""
+"""Helpers the benchmark modules share: locating and reading their files, and turning model text into code
+(``extract_code``: the ground package's one policy, codecurate/codeblocks.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 # The benchmark modules' names for the ground package's readers (one implementation, shared with decontamination).
 from codecurate.benchmarks import check_count as check_size  # noqa: F401 (re-exported)
 from codecurate.benchmarks import read_benchmark as read_docs  # noqa: F401 (re-exported)
+from codecurate.codeblocks import extract_code  # noqa: F401 (the one policy; the benchmark modules import it here)
 from codecurate.errors import UserError
-from codecurate.generate.parse import fenced_blocks
 
 
 def find_file(data_dir: str | Path, names: Sequence[str], subdirs: Sequence[str] = ()) -> Path:
@@ -36,22 +37,6 @@ def truncate(text: str, stop_words: Sequence[str]) -> str:
         if i != -1:
             cut = min(cut, i)
     return text[:cut]
-
-
-def extract_code(text: str, must_contain: str | None = None) -> str:
-    """Code from a chat answer: the fenced block that mentions `must_contain` (else the first), or the whole text.
-
-    Chat models wrap code in Markdown fences and add prose around it; an unclosed fence (the answer hit the
-    token limit) still yields what was written.
-    """
-    blocks = [body for _, body in fenced_blocks(text)]
-    if not blocks:
-        return text
-    if must_contain:
-        for block in blocks:
-            if must_contain in block:
-                return block
-    return blocks[0]
 
 
 def python_prefix(prompt: str, entry_point: str) -> str:
