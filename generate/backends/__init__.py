@@ -1,32 +1,8 @@
-"""LLM backends behind one interface (`base.Backend`): pick one by name with `load_backend`.
-
-Each backend module imports its heavy library (torch, vllm, httpx) only when it is constructed, so listing the
-kinds or parsing a config costs nothing.
+"""Moved: the LLM backends live in the ground package, `codecurate.llm`, since eval uses them too and a stage never
+imports another stage. This package and its modules (base, hf, openai, vllm) are those modules under their old
+names, so existing imports keep working; new code imports `codecurate.llm`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from codecurate.errors import UserError
-from codecurate.generate.backends.base import Backend
-
-# kind -> (module, class). A literal dict so the kinds are visible at a glance.
-BACKENDS: dict[str, tuple[str, str]] = {
-    "transformers": ("codecurate.generate.backends.hf", "TransformersBackend"),
-    "vllm": ("codecurate.generate.backends.vllm", "VLLMBackend"),
-    "openai": ("codecurate.generate.backends.openai", "OpenAIBackend"),
-}
-
-
-def load_backend(kind: str, model: str, **options: Any) -> Backend:
-    """Build the backend `kind` for `model`; `options` are the backend's keyword arguments (from YAML)."""
-    if kind not in BACKENDS:
-        raise UserError(f"unknown backend {kind!r}; choose one of {', '.join(BACKENDS)}")
-    module, cls_name = BACKENDS[kind]
-    cls = getattr(importlib.import_module(module), cls_name)
-    try:
-        return cls(model, **options)
-    except TypeError as e:  # an option the backend does not take
-        raise UserError(f"backend {kind}: bad option: {e}") from None
+from codecurate.llm import BACKENDS, Backend, load_backend  # noqa: F401 (re-exported under the old name)
