@@ -19,7 +19,8 @@ from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-from codecurate.curate.mine import DEFAULT_EXCLUDE, MineConfig, run, walk_tree  # noqa: E402
+from codecurate.curate.mine import MineConfig, run  # noqa: E402
+from codecurate.curate.mine_tree import DEFAULT_EXCLUDE, walk_tree  # noqa: E402
 from codecurate.models import default_corpus  # noqa: E402
 
 

@@ -23,6 +23,15 @@ from typing import IO, Any
 from codecurate.errors import UserError, at
 
 JSONL_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
+# Every file `iter_records` reads: the one list of record-file suffixes (mine tells record files from source files
+# by it).
+RECORD_SUFFIXES = (*JSONL_SUFFIXES, ".parquet")
+
+
+def is_record_file(path: str | os.PathLike) -> bool:
+    """True for a name `iter_records` reads (case-insensitive suffix)."""
+    return Path(path).name.lower().endswith(RECORD_SUFFIXES)
+
 
 log = logging.getLogger(__name__)
 

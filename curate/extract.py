@@ -1,9 +1,8 @@
 """Per-language function extractors: source text in, documented functions out (CodeSearchNet conventions).
 
 Python is parsed with `ast` (exact, and the stdlib is our default corpus). JavaScript, Java, Go, Ruby and PHP go
-through tree-sitter with the grammar wheels of the tree-sitter organisation (``tree-sitter-javascript`` etc.):
-they ship compiled grammars, whereas ``tree-sitter-language-pack`` >= 1.0 downloads grammars at first use, which
-fails offline. The language pack is still tried as a fallback when a grammar wheel is missing.
+through tree-sitter, with the parsers of `codecurate.parsers` (the grammar wheels of the tree-sitter organisation;
+generate's syntax rule uses the same parsers).
 
 What counts as a function: top-level functions and methods of (nested) classes/modules; functions nested inside
 other functions are left out because they depend on their enclosing scope. Conventions, following CodeSearchNet:
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib
 import inspect
 import io
 import re
@@ -30,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codecurate.errors import UserError
+from codecurate.parsers import parser_for
 
 LANGUAGES = ("python", "javascript", "java", "go", "ruby", "php")
 EXTENSIONS = {
@@ -43,14 +41,6 @@ EXTENSIONS = {
     ".go": "go",
     ".rb": "ruby",
     ".php": "php",
-}
-# Grammar wheel module and the function returning its language pointer.
-_GRAMMARS = {
-    "javascript": ("tree_sitter_javascript", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "go": ("tree_sitter_go", "language"),
-    "ruby": ("tree_sitter_ruby", "language"),
-    "php": ("tree_sitter_php", "language_php"),  # language_php also accepts HTML around <?php tags
 }
 _WORD_RE = re.compile(r"[@#$]?\w+|[^\w\s]")
 
@@ -206,25 +196,6 @@ def python_tokens(code: str) -> list[str]:
 
 
 # --- tree-sitter languages ----------------------------------------------------------------------------------
-
-
-@functools.cache
-def parser_for(language: str) -> Any:
-    """A tree-sitter parser for `language` (cached per process)."""
-    import tree_sitter
-
-    module, fn = _GRAMMARS[language]
-    try:
-        lang = tree_sitter.Language(getattr(importlib.import_module(module), fn)())
-    except ImportError:
-        try:
-            import tree_sitter_language_pack
-
-            lang = tree_sitter_language_pack.get_language(language)
-        except Exception as e:  # ImportError, or the pack's DownloadError when offline
-            wheel = module.replace("_", "-")
-            raise UserError(f"no tree-sitter grammar for {language} ({e}); install it: pip install {wheel}") from None
-    return tree_sitter.Parser(lang)
 
 
 # Node types, per language: functions we extract, and named containers whose name prefixes method names.

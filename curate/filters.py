@@ -5,96 +5,66 @@ within bounds, a real docstring, exact and near-duplicate removal. The threshold
 docstring-token bounds follow CodeXGLUE's code-to-text cleaning (3 to 256 tokens). `run_filters` applies them in
 funnel order and counts what each one removed.
 
-Near-duplicate detection (`minhash_keep`) is shared with the generate stage:
-
-- text is normalised by `normalize_code` (whitespace runs collapsed) and split into word and punctuation tokens;
-- the shingles are the sets of `SHINGLE_SIZE` (5) consecutive tokens; a text of fewer tokens is one shingle;
-- MinHash signatures (datasketch, `num_perm` permutations, fixed `seed`) estimate the Jaccard similarity of the
-  shingle sets; LSH proposes candidates and a pair counts as near-duplicate when the estimate >= `threshold`;
-- texts are visited in order and the first of each near-duplicate group is kept, so results are deterministic.
+Exact and near-duplicate detection (`code_hash`, `minhash_keep`) live in the ground package
+(`codecurate.near_dup`), shared with the generate stage; they are importable from here too.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
 import random
-import re
 import textwrap
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-SHINGLE_SIZE = 5
-_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
-_WS_RE = re.compile(r"\s+")
-
-
-def normalize_code(code: str) -> str:
-    """Code with every whitespace run collapsed to one space and the ends stripped.
-
-    Comments and names are kept: renaming or re-commenting makes a different seed, re-indenting does not.
-    """
-    return _WS_RE.sub(" ", code).strip()
-
-
-def code_hash(code: str) -> str:
-    """SHA-256 (hex) of the normalised code: equal for functions that differ only in layout."""
-    return hashlib.sha256(normalize_code(code).encode("utf-8")).hexdigest()
-
-
-def shingles(text: str, k: int = SHINGLE_SIZE) -> set[str]:
-    """Set of k-token shingles of the normalised text (see module docstring)."""
-    tokens = _TOKEN_RE.findall(normalize_code(text))
-    if len(tokens) <= k:
-        return {" ".join(tokens)}
-    return {" ".join(tokens[i : i + k]) for i in range(len(tokens) - k + 1)}
-
-
-def minhash_keep(texts: list[str], threshold: float = 0.85, num_perm: int = 128, seed: int = 1) -> list[bool]:
-    """Keep-mask over `texts`: False for a text whose estimated Jaccard similarity (on 5-token shingles) with an
-    earlier kept text is >= `threshold`. The first of each near-duplicate group is kept.
-    """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    if not texts:
-        return []
-    from datasketch import MinHash, MinHashLSH
-
-    # datasketch cannot band for thresholds near 1; a lower LSH threshold only adds candidates, checked below.
-    lsh = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
-    kept_hashes: dict[str, MinHash] = {}
-    keep: list[bool] = []
-    for i, text in enumerate(texts):
-        m = MinHash(num_perm=num_perm, seed=seed)
-        m.update_batch([s.encode("utf-8") for s in sorted(shingles(text))])
-        # LSH is a candidate generator with false positives; confirm with the estimate itself.
-        dup = any(m.jaccard(kept_hashes[key]) >= threshold for key in lsh.query(m))
-        keep.append(not dup)
-        if not dup:
-            key = str(i)
-            lsh.insert(key, m)
-            kept_hashes[key] = m
-    return keep
+# The hashing helpers are re-exported: `codecurate.curate.filters.code_hash` etc. keep working for older imports.
+from codecurate.errors import UserError
+from codecurate.near_dup import SHINGLE_SIZE, code_hash, minhash_keep, normalize_code, shingles  # noqa: F401
 
 
 @dataclass
 class FilterConfig:
-    """Bounds used by `run_filters` (the mine stage maps its CLI options onto this)."""
+    """The record filters' bounds: the ``filters`` section of the mine stage's config, whose keys are mine's flat
+    flags and YAML keys (``--min-lines``, ``near_dup_threshold``...)."""
 
-    min_lines: int = 3
-    max_lines: int = 200
-    min_tokens: int = 16
-    max_tokens: int = 1024
-    min_docstring_tokens: int = 3
-    max_docstring_tokens: int = 256
-    near_dup_threshold: float = 0.85  # 0 disables near-dup removal
-    max_per_language: int = 0  # 0 = no cap
-    seed: int = 1
+    min_lines: int = field(default=3, metadata={"help": "fewest non-blank code lines (docstring excluded)"})
+    max_lines: int = field(default=200, metadata={"help": "most non-blank code lines (docstring excluded)"})
+    min_tokens: int = field(default=16, metadata={"help": "fewest code tokens"})
+    max_tokens: int = field(default=1024, metadata={"help": "most code tokens"})
+    min_docstring_tokens: int = field(default=3, metadata={"help": "fewest tokens in the docstring summary"})
+    max_docstring_tokens: int = field(default=256, metadata={"help": "most tokens in the docstring summary"})
+    near_dup_threshold: float = field(
+        default=0.85, metadata={"help": "MinHash Jaccard threshold for near-duplicates; 0 disables"}
+    )
+    max_per_language: int = field(
+        default=0, metadata={"help": "keep at most this many per language (seeded random sample); 0 = no cap"}
+    )
+    seed: int = field(default=1, metadata={"help": "seed for MinHash and the per-language sample"})
     # MultiPL-T's source filters, off by default (each adds its step to the funnel only when on).
-    require_return: bool = False
-    require_annotations: bool = False
-    runnable_only: bool = False
+    require_return: bool = field(
+        default=False, metadata={"help": "keep only functions that return a value (MultiPL-T's source filter)"}
+    )
+    require_annotations: bool = field(
+        default=False,
+        metadata={"help": "keep only functions with type annotations on every parameter and the return (our "
+                  "stand-in for MultiPL-T's type-check filter: no type checker is run)"},
+    )  # fmt: skip
+    runnable_only: bool = field(default=False, metadata={"help": "keep only Python seeds that run alone"})
+
+    def check(self) -> None:
+        """Bounds that contradict each other are a `UserError` naming both options."""
+        for lo, hi in (
+            ("min_lines", "max_lines"),
+            ("min_tokens", "max_tokens"),
+            ("min_docstring_tokens", "max_docstring_tokens"),
+        ):
+            if getattr(self, lo) > getattr(self, hi):
+                raise UserError(f"{lo} ({getattr(self, lo)}) is larger than {hi} ({getattr(self, hi)})")
+        if not 0.0 <= self.near_dup_threshold <= 1.0:
+            raise UserError(f"near_dup_threshold must be between 0 and 1, got {self.near_dup_threshold}")
+        if self.max_per_language < 0:
+            raise UserError(f"max_per_language must be >= 0, got {self.max_per_language}")
 
 
 def code_lines(record: dict) -> int:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from codecurate.curate.mine import _Stats, mine_file
+from codecurate.curate.mine_tree import mine_file
+from codecurate.curate.provenance import Origin
+from codecurate.curate.seed_record import MineStats
 from codecurate.raycluster import connect
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 FILES_PER_TASK = 16
 
 
-def mine_batch(batch: dict[str, np.ndarray], root: str, origin: dict[str, str]) -> dict[str, np.ndarray]:
+def mine_batch(batch: dict[str, np.ndarray], root: str, origin: Origin) -> dict[str, np.ndarray]:
     """Ray Data batch function: one output row per input file, its records as one JSON text plus its counts.
 
     JSON keeps the records' nested lists and None values intact through Arrow blocks, and the records are
@@ -35,7 +37,7 @@ def mine_batch(batch: dict[str, np.ndarray], root: str, origin: dict[str, str]) 
     """
     records, extracted, no_doc, skipped = [], [], [], []
     for path in batch["path"]:
-        stats = _Stats()
+        stats = MineStats()
         records.append(json.dumps(mine_file(Path(path), Path(root), origin, stats), ensure_ascii=False))
         extracted.append(stats.extracted)
         no_doc.append(stats.pre_removed["no_docstring"])
@@ -49,7 +51,7 @@ def mine_batch(batch: dict[str, np.ndarray], root: str, origin: dict[str, str]) 
 
 
 def mine_files_ray(
-    files: list[Path], root: Path, origin: dict[str, str], stats: _Stats, address: str = "", workers: int = 0
+    files: list[Path], root: Path, origin: Origin, stats: MineStats, address: str = "", workers: int = 0
 ) -> Iterator[dict]:
     """Records of `files` (in file order) parsed by Ray tasks; `stats` gets the same counts as a local run."""
     if not files:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from codecurate.curate.filters import code_hash, minhash_keep
+from codecurate.near_dup import code_hash, minhash_keep
 
 
 def example_text(rec: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ def count_sentences(text: str) -> int:
 
 @functools.cache
 def _tree_sitter_parser(language: str) -> Any:
-    from codecurate.curate.extract import parser_for
+    from codecurate.parsers import parser_for
 
     try:
         return parser_for(language)

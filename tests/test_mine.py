@@ -13,15 +13,8 @@ from codecurate.curate.extract import (
     language_of,
     strip_python_docstring,
 )
-from codecurate.curate.filters import (
-    FilterConfig,
-    code_hash,
-    language_cap_keep,
-    minhash_keep,
-    normalize_code,
-    run_filters,
-    shingles,
-)
+from codecurate.curate.filters import FilterConfig, language_cap_keep, run_filters
+from codecurate.near_dup import code_hash, minhash_keep, normalize_code, shingles
 
 TREE = FIXTURES / "mine" / "tree"
 
@@ -229,3 +222,19 @@ def test_language_of():
         "python", "javascript", "java", "go", "ruby", "php", None,
     ]  # fmt: skip
     assert Path(TREE / "pkg" / "README.txt").exists()  # the tree holds a non-source file the walk must ignore
+
+
+def test_shared_helpers_have_one_home_and_keep_their_old_names():
+    """Near-dup hashing and tree-sitter parsers live in the ground package (generate uses them too); the curate
+    modules' old names are those same functions, not copies."""
+    from codecurate import near_dup, parsers
+    from codecurate.curate import extract as extract_mod
+    from codecurate.curate import filters
+
+    for name in ("code_hash", "minhash_keep", "normalize_code", "shingles"):
+        assert getattr(filters, name) is getattr(near_dup, name)
+    assert extract_mod.parser_for is parsers.parser_for
+    tree = parsers.parser_for("go").parse(b"package m\nfunc F() int { return 1 }\n")
+    assert tree.root_node.type == "source_file" and not tree.root_node.has_error
+    with pytest.raises(KeyError):
+        parsers.parser_for("cobol")

@@ -4,13 +4,17 @@ import gzip
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
 
 from codecurate.cli import main
-from codecurate.curate.mine import MineConfig, git_blob_sha, git_commit, is_excluded, run, walk_tree
+from codecurate.curate.filters import FilterConfig
+from codecurate.curate.mine import MineConfig, run
+from codecurate.curate.mine_tree import is_excluded, walk_tree
+from codecurate.curate.provenance import git_blob_sha, git_commit
 from codecurate.errors import UserError
 from codecurate.records import seed_id
 
@@ -96,20 +100,125 @@ def test_exclude_patterns():
     assert [f.relative_to(TREE).as_posix() for f in files] == ["pkg/geometry.py"]
 
 
+def _git(cwd: Path, *args: str) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+           "HOME": str(cwd), "PATH": os.environ["PATH"]}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
 def test_git_commit_and_blob_sha(tmp_path):
     assert git_blob_sha(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object`
-    sha = "0123456789abcdef0123456789abcdef01234567"
-    git = tmp_path / "repo" / ".git"
-    (git / "refs" / "heads").mkdir(parents=True)
-    (git / "HEAD").write_text("ref: refs/heads/main\n")
-    (tmp_path / "repo" / "src").mkdir()
-    assert git_commit(tmp_path / "repo" / "src") is None  # branch without commits
-    (git / "packed-refs").write_text(f"# pack-refs with: peeled\n{sha} refs/heads/main\n")
-    assert git_commit(tmp_path / "repo" / "src") == sha
-    (git / "refs" / "heads" / "main").write_text(sha.replace("0", "f") + "\n")
-    assert git_commit(tmp_path / "repo" / "src") == sha.replace("0", "f")
-    (git / "HEAD").write_text(sha + "\n")  # detached HEAD
-    assert git_commit(tmp_path / "repo") == sha
+    repo = tmp_path / "repo"
+    (repo / "src").mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    assert git_commit(repo / "src") is None  # a branch without commits
+    (repo / "src" / "a.py").write_text("x = 1\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one")
+    first = _git(repo, "rev-parse", "HEAD")
+    assert git_commit(repo / "src") == first and len(first) == 40
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    _git(repo, "pack-refs", "--all")  # the branch now lives in packed-refs only
+    second = _git(repo, "rev-parse", "HEAD")
+    assert git_commit(repo / "src") == second != first
+    _git(repo, "checkout", "-q", "--detach", first)
+    assert git_commit(repo) == first
+    _git(repo, "worktree", "add", "-q", str(tmp_path / "wt"), "main")  # .git is a file in a linked worktree
+    assert git_commit(tmp_path / "wt" / "src") == second
+    assert git_commit(tmp_path / "wt" / "src") == git_commit(tmp_path / "wt")
+    (tmp_path / "plain").mkdir()
+    assert git_commit(tmp_path / "plain") is None  # no work tree around it
+
+
+def test_records_of_a_git_work_tree_carry_its_commit(tree, tmp_path, monkeypatch):
+    """The same tree mined inside a real git repository: sha is HEAD's commit, every other field unchanged."""
+    _, plain = mine(tmp_path / "plain", tree, languages=["python"])
+    _git(tree, "init", "-q", "-b", "main")
+    _git(tree, "add", ".")
+    _git(tree, "commit", "-q", "-m", "fixture")
+    head = _git(tree, "rev-parse", "HEAD")
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "elsewhere"))  # as inside a git hook: must not redirect us
+    _, inside = mine(tmp_path / "git", tree, languages=["python"])
+    a, b = read(plain), read(inside)
+    assert {r["sha"] for r in b} == {head}
+    assert [r["sha"] for r in a] == [git_blob_sha((tree / r["path"]).read_bytes()) for r in a]
+    drop = ("id", "sha")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in a] == [
+        {k: v for k, v in r.items() if k not in drop} for r in b
+    ]
+    assert {r["repo"] for r in b} == {"proj"} and b[0]["url"].startswith(tree.resolve().as_uri() + "/")
+
+
+def test_without_git_records_carry_blob_ids(tree, tmp_path, monkeypatch, caplog):
+    """The documented fallback: no git on PATH is one warning, and sha is each file's blob id."""
+    from codecurate.curate import provenance
+
+    _git(tree, "init", "-q", "-b", "main")
+    _git(tree, "add", ".")
+    _git(tree, "commit", "-q", "-m", "fixture")
+    provenance._git.cache_clear()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    try:
+        _, out = mine(tmp_path, tree, languages=["python"])
+    finally:
+        provenance._git.cache_clear()
+    recs = read(out)
+    assert [r["sha"] for r in recs] == [git_blob_sha((tree / r["path"]).read_bytes()) for r in recs]
+    assert sum("git is not installed" in r.message for r in caplog.records) == 1
+
+
+# MineConfig's keys before FilterConfig and RayOptions became its sections: flags, YAML keys and manifest keys.
+FLAT_KEYS = [
+    "src",
+    "output",
+    "languages",
+    "exclude",
+    "min_lines",
+    "max_lines",
+    "min_tokens",
+    "max_tokens",
+    "min_docstring_tokens",
+    "max_docstring_tokens",
+    "near_dup_threshold",
+    "max_per_language",
+    "max_files",
+    "seed",
+    "require_return",
+    "require_annotations",
+    "check_runnable",
+    "runnable_only",
+    "hf_split",
+    "executor",
+    "ray_address",
+    "ray_workers",
+]
+
+
+def test_config_sections_keep_the_flat_keys(tmp_path, capsys):
+    from codecurate.config import from_dict, load_yaml, to_dict
+
+    cfg = from_dict(MineConfig, {"min_lines": 2, "seed": 7, "runnable_only": True, "executor": "ray"})
+    assert (cfg.filters.min_lines, cfg.filters.seed, cfg.filters.runnable_only) == (2, 7, True)
+    assert cfg.ray.executor == "ray" and cfg.executor == "ray"  # flat reads stay for older Python callers
+    flat = to_dict(cfg)
+    assert set(flat) == {*FLAT_KEYS, "ray_gpus_per_worker"}  # the one new key: RayOptions' fourth setting
+    assert from_dict(MineConfig, flat) == cfg
+    nested = from_dict(MineConfig, {"filters": {"min_lines": 2, "seed": 7, "runnable_only": True},
+                                    "ray": {"executor": "ray"}})  # fmt: skip
+    assert nested == cfg
+    assert MineConfig(min_lines=2, seed=7, runnable_only=True, executor="ray") == cfg
+    assert FilterConfig().min_lines == 3 and MineConfig().filters.min_lines == 3  # a default is never shared
+    yaml = tmp_path / "mine.yaml"
+    yaml.write_text("mine:\n  min_lines: 2\n  max_lines: 1\n")
+    assert load_yaml(yaml)["mine"]["min_lines"] == 2
+    rc = main(["mine", str(TREE), "--config", str(yaml), "-o", str(tmp_path / "s.jsonl"), "-q"])
+    assert rc == 2 and "min_lines (2) is larger than max_lines (1)" in capsys.readouterr().err
+    rc = main(["mine", str(TREE), "--ray-gpus-per-worker", "1", "-o", str(tmp_path / "s.jsonl"), "-q"])
+    assert rc == 2 and "--ray-gpus-per-worker must be 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        main(["mine", "--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0 and all(f"--{k.replace('_', '-')}" in text for k in FLAT_KEYS if k != "src")
 
 
 def csn_record(**over) -> dict:
