@@ -49,7 +49,7 @@ class JudgeMeter:
 def scripted_backend():
     from test_backends import canned_reply
 
-    from codecurate.generate.backends.base import FunctionBackend
+    from codecurate.llm.base import FunctionBackend
 
     def reply(messages):
         if "review one training example" in messages[0]["content"]:
@@ -80,7 +80,7 @@ def main() -> None:
     rows = [r for _, r in sorted(zip(rank, rows, strict=True), key=lambda x: (x[0], x[1]["language"]))]  # interleave
     warm, measured = rows[args.seeds : 2 * args.seeds], rows[: args.seeds]
     if args.backend == "smollm2":
-        from codecurate.generate.backends import load_backend
+        from codecurate.llm import load_backend
 
         inner = load_backend("transformers", "smollm2", batch_size=8)
     else:

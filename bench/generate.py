@@ -33,8 +33,8 @@ def main() -> None:
     ap.add_argument("--disc-max-tokens", type=int, default=24)
     args = ap.parse_args()
 
-    from codecurate.generate.backends import load_backend
     from codecurate.generate.loop import GenerateConfig, run
+    from codecurate.llm import load_backend
 
     rows = [json.loads(x) for x in Path(args.seed_file).read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["language"] in ("python", "javascript") and len(r["code"]) < 1200][: args.seeds]

@@ -9,8 +9,8 @@ prompts are long (few-shot examples, seed code) and the discriminator's replies 
 
 import time
 
-from codecurate.generate.backends import load_backend
-from codecurate.generate.backends.base import Request, SamplingParams
+from codecurate.llm import load_backend
+from codecurate.llm.base import Request, SamplingParams
 
 
 def main() -> None:

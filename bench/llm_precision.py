@@ -27,8 +27,8 @@ DEFAULT_SEEDS = REPO.parent / "shared" / "data" / "codexglue_code_to_text_6lang_
 
 def loop_prompts(seed_file: str, n: int) -> list[list[dict]]:
     """The generator prompts the loop builds for the first `n` Python/JavaScript seeds."""
-    from codecurate.generate.backends.base import FunctionBackend
     from codecurate.generate.loop import GenerateConfig, run
+    from codecurate.llm.base import FunctionBackend
 
     rows = [json.loads(x) for x in Path(seed_file).read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["language"] in ("python", "javascript")][:n]
@@ -49,9 +49,9 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args()
 
-    from codecurate.generate.backends import load_backend
-    from codecurate.generate.backends.base import Request, SamplingParams
-    from codecurate.generate.backends.hf import common_prefix
+    from codecurate.llm import load_backend
+    from codecurate.llm.base import Request, SamplingParams
+    from codecurate.llm.hf import common_prefix
 
     prompts = loop_prompts(args.seed_file, args.seeds)
     reqs = [Request(m, SamplingParams(max_tokens=args.max_tokens)) for m in prompts]

@@ -69,14 +69,14 @@ def doctest_writer(messages: list[dict]) -> str:
 
 
 def seed_test_rows(coreset: Path, llm: str | None, samples: int) -> list[str]:
-    from codecurate.generate.backends.base import FunctionBackend
     from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
+    from codecurate.llm.base import FunctionBackend
 
     seeds = [json.loads(line) for line in coreset.read_text(encoding="utf-8").splitlines()]
     seeds = [s for s in seeds if function_name(s)]
     backends = [("scripted doctest writer", FunctionBackend(doctest_writer), 1)]
     if llm:
-        from codecurate.generate.backends import load_backend
+        from codecurate.llm import load_backend
 
         backends.append((f"{llm} ({samples} sample(s))", load_backend("transformers", llm), samples))
     rows = [f"seeds: {coreset} ({len(seeds)}; runnable {sum(1 for s in seeds if s.get('runnable') is True)})",

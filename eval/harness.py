@@ -135,7 +135,7 @@ def _make_backend(cfg: EvalConfig):
         looks_local = cfg.model.startswith((".", "/", "~")) or cfg.model.count("/") != 1
         if looks_local and not p.exists():
             raise UserError(f"{cfg.model}: no such model folder")
-    from codecurate.generate.backends import load_backend
+    from codecurate.llm import load_backend
 
     options = dict(cfg.backend_options)
     if cfg.base_url:  # --base-url (or a top-level YAML base_url) wins over backend_options.base_url
@@ -148,7 +148,7 @@ def _make_backend(cfg: EvalConfig):
 
 def _generate(backend, bench, docs_and_counts, cfg: EvalConfig) -> tuple[list[list[tuple[str, str | None]]], dict]:
     """Texts (with an error or None) per doc, and token counts. Two-turn benchmarks run their second turn here."""
-    from codecurate.generate.backends.base import Request, SamplingParams
+    from codecurate.llm.base import Request, SamplingParams
 
     mod = bench.module
     chat = cfg.prompt_style == "chat" or getattr(mod, "CHAT_ONLY", False)

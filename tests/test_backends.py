@@ -13,10 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from codecurate.errors import UserError
-from codecurate.generate.backends import load_backend
-from codecurate.generate.backends.base import Request, SamplingParams
-from codecurate.generate.backends.hf import prefix_groups, truncate_at_stop
-from codecurate.generate.backends.openai import DEFAULT_BASE_URL, resolve_base_url
+from codecurate.llm import load_backend
+from codecurate.llm.base import Request, SamplingParams
+from codecurate.llm.hf import prefix_groups, truncate_at_stop
+from codecurate.llm.openai import DEFAULT_BASE_URL, resolve_base_url
 
 
 def canned_reply(messages: list[dict]) -> str:
@@ -249,7 +249,7 @@ def test_base_url_from_environment_as_the_official_client_reads_it(server, monke
     assert resolve_base_url(None)[0] == DEFAULT_BASE_URL  # empty counts as unset
     monkeypatch.setenv("OPENAI_BASE_URL", server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "sekrit-key")
-    with caplog.at_level("INFO", logger="codecurate.generate.backends.openai"):
+    with caplog.at_level("INFO", logger="codecurate.llm.openai"):
         b = load_backend("openai", "ok")
     assert b.base_url == server.url and b.complete([_req()])[0].error is None
     assert server.hits["GET /v1/models"] == 1  # the probe

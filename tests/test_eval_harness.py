@@ -6,7 +6,7 @@ from codecurate.errors import UserError
 from codecurate.eval import benchmarks
 from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, evaluate_completions, run
-from codecurate.generate.backends.base import FunctionBackend
+from codecurate.llm.base import FunctionBackend
 
 
 def read_samples(out):

@@ -148,7 +148,7 @@ def test_multiple_unbundled_languages_run(code, doc, right, wrong, exit0):
 
 def test_multiple_language_without_runner_is_skipped_not_scored(tmp_path):
     cfg = EvalConfig(model="m", benchmarks=["multipl-e:php"], output=str(tmp_path), limit=2, ks=[1])
-    from codecurate.generate.backends.base import FunctionBackend
+    from codecurate.llm.base import FunctionBackend
 
     summary = run(cfg, backend=FunctionBackend(lambda m: pytest.fail("must not generate"), name="x"))
     assert summary["multipl-e:php"]["statuses"] == {"skipped": 2}

@@ -11,8 +11,8 @@ from test_backends import canned_reply
 
 from codecurate.cli import main
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import Completion, Request, Response
 from codecurate.generate.loop import GenerateConfig, run
+from codecurate.llm.base import Completion, Request, Response
 
 SEEDS = [
     {"id": "add", "language": "python", "code": "def add(a, b):\n    return a + b\n"},
@@ -166,9 +166,9 @@ def test_pool_size_and_placement_follow_the_cluster(tmp_path):
     cfg = cfg_for(tmp_path, executor="ray", ray_workers=0, backend="vllm", ray_gpus_per_worker=1)
     args = pool_args(cfg, gpu_node)
     assert args["compute"].max_size == 4 and args["num_gpus"] == 1 and "ray_remote_args_fn" not in args
-    cfg.ray_gpus_per_worker = 0.5  # two replicas per GPU
+    cfg.ray.ray_gpus_per_worker = 0.5  # two replicas per GPU
     assert pool_args(cfg, gpu_node)["compute"].max_size == 8
-    cfg.ray_gpus_per_worker, cfg.backend_options = 0, {"tensor_parallel_size": 2}
+    cfg.ray.ray_gpus_per_worker, cfg.models.backend_options = 0, {"tensor_parallel_size": 2}
     args = pool_args(cfg, gpu_node)  # vLLM ranks get their GPUs from a placement group, not the actor
     assert args["compute"].max_size == 2 and args["num_gpus"] == 0 and callable(args["ray_remote_args_fn"])
     cpu = cfg_for(tmp_path, executor="ray", ray_workers=0)

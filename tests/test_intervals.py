@@ -9,7 +9,7 @@ from test_report import make_run
 
 from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, run
-from codecurate.generate.backends.base import FunctionBackend
+from codecurate.llm.base import FunctionBackend
 from codecurate.report import build_report, eval_rows, load_run
 
 

@@ -10,8 +10,8 @@ from test_backends import canned_reply
 
 from codecurate.cli import main
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import FunctionBackend
 from codecurate.generate.loop import GenerateConfig, run
+from codecurate.llm.base import FunctionBackend
 from codecurate.records import chat_messages
 
 SEEDS = [
@@ -204,7 +204,7 @@ def test_validate_runs_answers_against_seed_tests(tmp_path):
 
     seeds = write_seeds(tmp_path / "s.jsonl", [SEEDS[0], SEEDS[2]])
     cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True)
-    cfg.decontaminate_with = []
+    cfg.filters.decontaminate_with = []
     run(cfg, FunctionBackend(with_tests))
     acc = lines(tmp_path / "inst.jsonl")
     assert [r["seed_id"] for r in acc] == ["add"] and acc[0]["validation"]["status"] == "pass"
@@ -244,7 +244,7 @@ OTHER = {"add": "```python\nassert add(0, 0) == 0\n```", "neg": "", "big": ""}  
 def test_seed_tests_are_persisted_and_reused(tmp_path):
     seeds = write_seeds(tmp_path / "s.jsonl", SEEDS[:3])
     cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, batch_size=1)
-    cfg.decontaminate_with = []
+    cfg.filters.decontaminate_with = []
     calls: list[str] = []
     with pytest.raises(Killed):  # crash after the seed tests, before any example is written
         run(cfg, _test_writer(calls, FIRST, die_after=-1))
@@ -269,7 +269,7 @@ def test_seed_tests_are_persisted_and_reused(tmp_path):
 def test_seed_tests_resume_after_crash_midway(tmp_path):
     seeds = write_seeds(tmp_path / "s.jsonl", SEEDS[:3])
     cfg = GenerateConfig(str(seeds), str(tmp_path / "inst.jsonl"), mix="generate=1", validate=True, batch_size=1)
-    cfg.decontaminate_with = []
+    cfg.filters.decontaminate_with = []
     calls: list[str] = []
     with pytest.raises(Killed):
         run(cfg, _test_writer(calls, FIRST, die_after=1))
@@ -429,7 +429,7 @@ def test_judge_sees_judged_examples_and_the_bad_pool_keeps_its_words(tmp_path):
 
     (tmp_path / "off").mkdir()
     cfg = cfg_for(tmp_path / "off", mix="summarize=1", max_attempts=1, batch_size=1, disc_shots_good=0)
-    cfg.disc_shots_bad = 0
+    cfg.memory.disc_shots_bad = 0
     judge_prompts.clear()
     run(cfg, FunctionBackend(picky))
     assert judge_prompts and not any("Earlier examples" in p for p in judge_prompts)
@@ -440,10 +440,10 @@ def test_translate_targets_default_to_the_validatable_and_warn_for_the_rest(tmp_
     from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, validatable_languages
 
     assert GenerateConfig("x.jsonl").translate_to == ["auto"]
-    assert translate_targets(GenerateConfig("x.jsonl")) == validatable_languages()
+    assert translate_targets(["auto"], False) == validatable_languages()
     assert {"python", "javascript"} <= set(validatable_languages())
     with caplog.at_level("WARNING"):
-        targets = translate_targets(GenerateConfig("x.jsonl", translate_to=["auto", "julia", "cobol"], validate=True))
+        targets = translate_targets(["auto", "julia", "cobol"], validate=True)
     assert targets[-2:] == ["julia", "cobol"]
     warned = [r.getMessage() for r in caplog.records if "cannot be validated here" in r.getMessage()]
     assert warned == [

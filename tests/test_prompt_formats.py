@@ -136,8 +136,8 @@ def test_tiny_base_model_finetune_merge_reload_generate_eval(base_model, tmp_pat
     from codecurate.eval.harness import EvalConfig
     from codecurate.eval.harness import run as run_eval
     from codecurate.finetune.train import FinetuneConfig, run
-    from codecurate.generate.backends import load_backend
-    from codecurate.generate.backends.base import Request, SamplingParams
+    from codecurate.llm import load_backend
+    from codecurate.llm.base import Request, SamplingParams
 
     data = _write(tmp_path / "ins.jsonl", RECORDS * 4)
     cfg = FinetuneConfig(

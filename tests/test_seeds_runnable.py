@@ -16,8 +16,8 @@ from codecurate.curate.mine import MineConfig, run
 from codecurate.curate.mine_python import module_contexts
 from codecurate.execute.harness import build_test_program, new_token, read_verdict
 from codecurate.execute.sandbox import Limits, execute
-from codecurate.generate.backends.base import FunctionBackend
 from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
+from codecurate.llm.base import FunctionBackend
 from codecurate.seedcode import SLOT, lone_context, seed_program, seed_span, stdlib_imports
 from codecurate.seedprobe import check_runnable
 

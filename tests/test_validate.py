@@ -8,10 +8,10 @@ from codecurate.execute.harness import build_test_program, new_token, read_verdi
 from codecurate.execute.languages import get_language
 from codecurate.execute.sandbox import Limits, execute
 from codecurate.execute.values import to_literal, translate_tests
-from codecurate.generate.backends.base import FunctionBackend
 from codecurate.generate.mutate import mutants
 from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests, parse_assertions
 from codecurate.generate.validate import extract_code, validate_examples
+from codecurate.llm.base import FunctionBackend
 
 CLAMP = '''def clamp(x, lo, hi):
     """Limit x to [lo, hi]."""
@@ -182,8 +182,8 @@ def test_free_names_keeps_only_self_contained_functions():
 
 
 def test_seed_tests_skip_seeds_that_cannot_run_alone():
-    from codecurate.generate.backends.base import FunctionBackend
     from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
+    from codecurate.llm.base import FunctionBackend
 
     calls = []
     backend = FunctionBackend(lambda m: calls.append(m) or "assert g(1) == 2")
