@@ -1,14 +1,15 @@
 """``codecurate <stage> ...``: one subcommand per stage plus ``pipeline``.
 
-Each stage module defines a config dataclass and ``run(cfg) -> dict`` (the summary). Only the chosen stage is
-imported, so ``codecurate --help`` is instant and heavy libraries load only when needed.
+Each stage module defines a config dataclass and ``run(cfg) -> dict`` (the summary); the stage table
+(codecurate/stages.py) says where. Only the chosen stage is imported, so ``codecurate --help`` is instant and
+heavy libraries load only when needed. Before a stage starts, its record input is checked for the columns the
+stage needs (one line naming the file and the column, exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
 import sys
@@ -20,16 +21,10 @@ from codecurate.config import add_dataclass_arguments, parse
 from codecurate.errors import UserError
 from codecurate.io import DiskError, disk_error, os_error_of
 from codecurate.locks import output_lock
+from codecurate.stages import COMMANDS, Stage, check_inputs
 
-# stage -> (module, config class, one-line help). A literal dict: the whole CLI at a glance.
-STAGES: dict[str, tuple[str, str, str]] = {
-    "mine": ("codecurate.curate.mine", "MineConfig", "extract <docstring, code> pairs into CodeSearchNet records"),
-    "curate": ("codecurate.curate.coreset", "CurateConfig", "embed records and select a diverse coreset"),
-    "generate": ("codecurate.generate.loop", "GenerateConfig", "turn a coreset into validated instruction data"),
-    "finetune": ("codecurate.finetune.train", "FinetuneConfig", "LoRA / full SFT on instruction data (TRL + PEFT)"),
-    "eval": ("codecurate.eval.harness", "EvalConfig", "pass@k on HumanEval, MBPP, HumanEvalPack, MultiPL-E"),
-    "pipeline": ("codecurate.pipeline", "PipelineConfig", "run all stages from one YAML config"),
-}
+# stage -> its entry in the stage table (codecurate/stages.py): the whole CLI at a glance.
+STAGES: dict[str, Stage] = COMMANDS
 
 
 def make_parser(stage: str | None = None) -> argparse.ArgumentParser:
@@ -39,14 +34,14 @@ def make_parser(stage: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"codecurate {__version__}")
     sub = parser.add_subparsers(dest="stage", metavar="STAGE")
-    for name, (module, cls_name, help_) in STAGES.items():
+    for name, entry in STAGES.items():
         if name != stage:
-            sub.add_parser(name, help=help_)
+            sub.add_parser(name, help=entry.help)
             continue
-        mod = importlib.import_module(module)
+        mod = entry.module()
         sp = sub.add_parser(
             name,
-            help=help_,
+            help=entry.help,
             description=mod.__doc__,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -54,7 +49,7 @@ def make_parser(stage: str | None = None) -> argparse.ArgumentParser:
         group = sp.add_mutually_exclusive_group()
         group.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors and summary")
         group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-        add_dataclass_arguments(sp, getattr(mod, cls_name))
+        add_dataclass_arguments(sp, entry.config_class())
     # Not a stage: handled in main() before the stage dispatch; listed here so --help shows it.
     sub.add_parser("languages", help="each language the sandbox runs: runtime path and version, or what is missing")
     return parser
@@ -107,17 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     setup_logging(args.quiet, args.verbose)
-    module, cls_name, _ = STAGES[args.stage]
-    mod = importlib.import_module(module)
+    entry = STAGES[args.stage]
     target = None
     try:
-        cfg = parse(getattr(mod, cls_name), args, section=args.stage)
+        cfg = parse(entry.config_class(), args, section=args.stage)
+        check_inputs(entry, cfg)  # a missing column stops here, before any model loads
         start = time.perf_counter()
         # One writer per output: a second run on the same output is refused here, naming the holder.
         # (`eval --compare` only reads: it takes no lock and creates no folder.)
         target = None if getattr(cfg, "compare", None) else getattr(cfg, "output", None)
         with output_lock(target) if target else contextlib.nullcontext():
-            summary = mod.run(cfg)
+            summary = entry.run(cfg)
     except UserError as e:
         print(f"codecurate {args.stage}: error: {e}", file=sys.stderr)
         return 2

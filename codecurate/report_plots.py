@@ -2,7 +2,8 @@
 
     images = make_plots(load_run("runs/demo"), "runs/demo/report_files")   # name -> path
 
-Used by ``codecurate.report.build_report``; it reads the same ``run`` dict that ``codecurate.report.load_run`` returns.
+Used by ``codecurate.report.build_report``; it reads the `RunSummary` that ``codecurate.report_data.load_run``
+returns and the number formats of ``codecurate.report_text``.
 """
 
 from __future__ import annotations
@@ -15,34 +16,41 @@ from pathlib import Path
 from typing import Any
 
 from codecurate.io import atomic_write
-from codecurate.report import _num, _num_items, _validation, eval_rows, fmt_int, fmt_pct, funnel
+from codecurate.report_data import (
+    RunSummary,
+    cluster_sizes,
+    eval_rows,
+    funnel,
+    is_num,
+    rejection_reasons,
+    validation_cells,
+)
+from codecurate.report_text import fmt_int, fmt_pct
 
 LOSS_LABELS = {"loss": "train loss", "eval_loss": "eval loss"}
 
 
-def make_plots(run: dict, out_dir: str | os.PathLike) -> dict[str, Path]:
+def make_plots(run: RunSummary, out_dir: str | os.PathLike) -> dict[str, Path]:
     """Write one PNG per chart that has data into `out_dir`; returns name -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images: dict[str, Path] = {}
-    if run["curate"]["map"]:
-        shutil.copyfile(run["curate"]["map"], out / "coreset_map.png")
+    if run.curate.map:
+        shutil.copyfile(run.curate.map, out / "coreset_map.png")
         images["coreset_map"] = out / "coreset_map.png"
-    sizes = sorted((int(k), v) for k, v in _num_items(run["curate"]["report"].get("cluster_sizes")) if k.isdigit())
-    if sizes:
+    if sizes := cluster_sizes(run):
         images["cluster_sizes"] = _bars(out / "cluster_sizes.png", [(str(k), v) for k, v in sizes],
                                         "clusters", vertical=True, xlabel="cluster size (members)")  # fmt: skip
     if steps := funnel(run):
         images["funnel"] = _bars(out / "funnel.png", steps, "records")
-    if mix := run["generate"]["mix"]:
+    if mix := run.generate.mix:
         images["mix"] = _stacked(out / "mix.png", mix)
-    reasons = sorted(_num_items(run["generate"]["report"].get("rejection_reasons")), key=lambda kv: -kv[1])
-    if reasons:
+    if reasons := rejection_reasons(run):
         images["rejections"] = _bars(out / "rejections.png", reasons[:15], "examples rejected")
-    rates = [(f"{t} / {lang}", c["passed"] / c["run"]) for t, lang, c in _validation(run) if c["run"]]
+    rates = [(f"{t} / {lang}", c["passed"] / c["run"]) for t, lang, c in validation_cells(run) if c["run"]]
     if rates:
         images["validation"] = _bars(out / "validation.png", rates, "execution pass rate", pct=True)
-    history = run["finetune"]["summary"].get("log_history")
+    history = run.finetune.summary.get("log_history")
     if isinstance(history, list) and (loss := _loss(out / "loss.png", history)):
         images["loss"] = loss
     if rows := [r for r in eval_rows(run) if r["metric"] == "pass@1"]:
@@ -115,8 +123,8 @@ def _stacked(path: Path, mix: Counter) -> Path:
 
 
 def _loss(path: Path, history: list) -> Path | None:
-    series = {key: [(h["step"], h[key]) for h in history if isinstance(h, dict) and _num(h.get(key))
-                    and _num(h.get("step"))] for key in ("loss", "eval_loss")}  # fmt: skip
+    series = {key: [(h["step"], h[key]) for h in history if isinstance(h, dict) and is_num(h.get(key))
+                    and is_num(h.get("step"))] for key in ("loss", "eval_loss")}  # fmt: skip
     if not any(series.values()):
         return None
     fig, ax = _figure(3.2)
@@ -133,7 +141,7 @@ def _loss(path: Path, history: list) -> Path | None:
 def _eval_bars(path: Path, rows: list[dict]) -> Path:
     fig, ax = _figure(3.2)
     for off, key, label, color in ((-0.2, "base", "base", "#8c8c8c"), (0.2, "ft", "fine-tuned", "#4c72b0")):
-        vals = [100 * r[key] if _num(r[key]) else 0 for r in rows]
+        vals = [100 * r[key] if is_num(r[key]) else 0 for r in rows]
         ax.bar([i + off for i in range(len(rows))], vals, width=0.4, label=label, color=color)
     ax.set_xticks(range(len(rows)), [r["benchmark"] for r in rows])
     ax.set_ylabel("pass@1 (%)")

@@ -5,9 +5,9 @@ import pytest
 from test_backends import FakeOpenAI
 
 from codecurate.cli import main
-from codecurate.config import from_dict, load_yaml
+from codecurate.config import from_dict, load_yaml, to_dict
 from codecurate.errors import UserError
-from codecurate.pipeline import PipelineConfig, plan
+from codecurate.pipeline import PipelineConfig, PipelineRay, plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -15,21 +15,29 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize("name", ["demo.yaml", "full.yaml"])
 def test_shipped_configs_validate_and_plan_every_stage(name):
     cfg = from_dict(PipelineConfig, load_yaml(REPO / "configs" / name), source=name)
-    steps = [step[0] for step in plan(cfg)]
+    steps = [step.name for step in plan(cfg)]
     assert steps == ["mine", "curate", "generate", "finetune", "eval-base", "eval-ft"]
 
 
 def test_pipeline_executor_reaches_the_scalable_stages_and_a_section_wins(tmp_path):
-    cfg = PipelineConfig(run_dir=str(tmp_path), executor="ray", ray_address="ray://head:10001",
-                         curate={"executor": "local"})  # fmt: skip
-    configs = {name: c for name, _, c, _, _ in plan(cfg)}
-    assert (configs["mine"].executor, configs["mine"].ray_address) == ("ray", "ray://head:10001")
-    assert (configs["curate"].executor, configs["generate"].executor) == ("local", "ray")
-    assert not hasattr(configs["finetune"], "executor")
+    values = {"run_dir": str(tmp_path), "executor": "ray", "ray_address": "ray://head:10001", "ray_workers": 3,
+              "curate": {"executor": "local"}}  # fmt: skip
+    cfg = from_dict(PipelineConfig, values)
+    configs = {step.name: step.config for step in plan(cfg)}
+    assert (to_dict(configs["mine"])["executor"], to_dict(configs["mine"])["ray_address"]) == ("ray", "ray://head:10001")
+    assert (to_dict(configs["curate"])["executor"], to_dict(configs["generate"])["executor"]) == ("local", "ray")
+    assert to_dict(configs["generate"])["ray_workers"] == 3
+    assert "executor" not in to_dict(configs["finetune"])
+    with pytest.raises(UserError, match="'slurm' is not one of '', 'local', 'ray'"):
+        from_dict(PipelineConfig, {"executor": "slurm"})
     with pytest.raises(UserError, match="local or ray"):
-        PipelineConfig(executor="slurm")
+        PipelineRay(executor="slurm")
+    # Empty: each stage keeps its own default; the same YAML key nested under `ray:` is accepted too.
+    default = {step.name: to_dict(step.config) for step in plan(PipelineConfig(run_dir=str(tmp_path)))}
+    assert default["mine"]["executor"] == "local" and default["generate"]["ray_workers"] == 0
+    nested = from_dict(PipelineConfig, {"run_dir": str(tmp_path), "ray": {"executor": "ray"}})
+    assert to_dict(plan(nested)[0].config)["executor"] == "ray"
     # Where a stage ran does not make its finished output stale.
-    from codecurate.config import to_dict
     from codecurate.manifest import config_hash
 
     local = to_dict(configs["curate"])
