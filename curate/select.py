@@ -55,11 +55,6 @@ def _unique_in_order(rows: np.ndarray | list[int] | None) -> np.ndarray:
     return arr[np.sort(np.unique(arr, return_index=True)[1])]
 
 
-def _to_euclid(dots: np.ndarray) -> np.ndarray:
-    # ||x - y|| = sqrt(2 - 2 x.y) for unit vectors; clip guards against rounding just above 1.
-    return np.sqrt(np.maximum(2.0 - 2.0 * dots, 0.0, dtype=np.float32))
-
-
 def nearest_selected(
     X: np.ndarray, selected: np.ndarray, chunk_rows: int = CHUNK_ROWS
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,30 +76,71 @@ def nearest_selected(
     return assign, dist
 
 
-def _projection(X: np.ndarray, dims: int, chunk_rows: int, sample: int = 8192) -> np.ndarray:
-    """``(N, dims + 1)`` float32: each row's coordinates on the top ``dims`` principal directions ``V`` of a row
-    sample, then an upper bound on the norm of its residual ``x - V V^T x``.
+class _StaleBounds:
+    """Lazy farthest-first bookkeeping: per row, a lower bound on its largest cosine to the centres.
 
-    For any rows ``x, c``, Cauchy-Schwarz on the residuals gives ``x . c <= P_x . P_c``. Any orthonormal ``V``
-    would do; principal directions make the bound tight. The sample rows are fixed (seed 0): the bound, though
-    not the picks, is independent of the caller's seed.
+    ``sim[i]`` is the exact maximum of ``x_i . c`` over the first ``seen[i]`` centres, so a lower bound on the
+    maximum over all of them: ``1 - sim[i]`` over-estimates the row's distance to its nearest centre. A row whose
+    bound is exact (``seen[i] == k``) and lowest of all is the farthest row, whatever the stale rows' true values,
+    since those can only be higher. Picked rows hold ``+inf``.
     """
-    N = X.shape[0]
-    rows = np.sort(np.random.default_rng(0).choice(N, sample, replace=False)) if sample < N else np.arange(N)
-    S = np.asarray(X[rows], dtype=np.float32)
-    S -= S.mean(axis=0)
-    _, vecs = np.linalg.eigh(S.T @ S)
-    V = np.ascontiguousarray(vecs[:, ::-1][:, :dims], dtype=np.float32)
-    P = np.empty((N, dims + 1), dtype=np.float32)
-    for s in _chunks(N, chunk_rows):
-        block = np.asarray(X[s : s + chunk_rows], dtype=np.float32)
-        y = block @ V
-        sq = np.einsum("ij,ij->i", block, block, dtype=np.float64) - np.einsum("ij,ij->i", y, y, dtype=np.float64)
-        # float32 rounding of y leaves up to ~1e-6 error in sq, so up to 1e-3 in its square root: adding 1e-3
-        # keeps the residual norm an upper bound, which is what the bound needs.
-        P[s : s + len(block), :dims] = y
-        P[s : s + len(block), dims] = np.sqrt(np.maximum(sq, 0.0)) + 1e-3
-    return P
+
+    def __init__(self, X: np.ndarray, n: int, chunk_rows: int, target: int = 256) -> None:
+        self.X, self.chunk_rows, self.target = X, chunk_rows, target
+        self.centers = np.empty((n, X.shape[1]), dtype=np.float32)
+        self.k = 0
+        self.sim = np.full(X.shape[0], -np.inf, dtype=np.float32)
+        self.seen = np.zeros(X.shape[0], dtype=np.int32)
+        self.delta = np.float32(0.01)  # width of the band of stale rows refreshed together; adapted to ``target``
+        self.dots = 0
+        self.in_place = X.dtype == np.float32 and X.flags.c_contiguous
+
+    def add(self, row: int) -> None:
+        self.centers[self.k] = np.asarray(self.X[row], dtype=np.float32)
+        self.k += 1
+        self.sim[row], self.seen[row] = np.inf, np.iinfo(np.int32).max
+
+    def farthest(self) -> int:
+        """The row farthest from every centre (lowest index among exact ties): refresh the stale rows whose bound
+        is lowest, a band at a time, until the lowest bound is an exact one."""
+        k = self.k
+        while True:
+            i = int(np.argmin(self.sim))
+            if self.seen[i] >= k:
+                return i
+            low = self.sim[i]
+            stale = self.seen < k
+            rows = np.flatnonzero(stale & (self.sim < low + self.delta) if np.isfinite(low) else stale)
+            # Rows refreshed early cost nothing extra (each row meets each centre at most once); the band only
+            # trades passes over the (N,) arrays against rows refreshed that did not need it yet.
+            if len(rows) < self.target // 2:
+                self.delta *= 2
+            elif len(rows) > 2 * self.target:
+                self.delta /= 2
+            self.refresh(rows)
+
+    def refresh(self, rows: np.ndarray) -> None:
+        """Bring ``sim`` of ``rows`` up to date with every centre, grouped by how many centres each has missed so
+        one matrix product serves a group and computes at most twice the products it needs."""
+        k = self.k
+        seen = self.seen[rows]
+        order = np.argsort(seen, kind="stable")
+        rows, seen = rows[order], seen[order]
+        start = 0
+        while start < len(rows):
+            first = int(seen[start])
+            end = max(start + 1, int(np.searchsorted(seen, k - (k - first) // 2, side="right")))
+            for s in _chunks(end - start, self.chunk_rows):
+                group = rows[start + s : min(end, start + s + self.chunk_rows)]
+                if first == k - 1 and self.in_place:
+                    best = _dots_at(self.X, group, self.centers[first], self.chunk_rows)
+                else:
+                    block = np.take(self.X, group, axis=0) if isinstance(self.X, np.ndarray) else self.X[group]
+                    best = (np.asarray(block, dtype=np.float32) @ self.centers[first:k].T).max(axis=1)
+                self.sim[group] = np.maximum(self.sim[group], best)
+                self.dots += len(group) * (k - first)
+            start = end
+        self.seen[rows] = k
 
 
 def kcenter(
@@ -114,7 +150,7 @@ def kcenter(
     initial: np.ndarray | list[int] | None = None,
     chunk_rows: int = CHUNK_ROWS,
     prune: bool = True,
-    bound_dims: int = 64,
+    row_stats: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Greedy farthest-point selection (Gonzalez 1985; Sener & Savarese 2018, arXiv:1708.00489).
 
@@ -122,25 +158,20 @@ def kcenter(
     ``np.random.default_rng(seed)``; then repeatedly add ``argmax_i min_{c in S} ||x_i - c||``. The result is a
     2-approximation of the optimal covering radius.
 
-    Each pick must lower the min-distance ``m_x`` of every row closer to the new centre ``c`` than to its nearest
-    centre. A plain pass reads the whole ``(N, d)`` pool per pick (memory-bound); ``prune=True`` reads only rows
-    that may move, and the picks stay exactly those of the plain pass. Rows are ruled out by a lower bound on
-    ``||x - c||`` checked against ``m_x``:
-
-    - projection (``bound_dims`` > 0): with ``P_x`` the row's top-``bound_dims`` principal coordinates plus its
-      residual norm (:func:`_projection`), ``||x - c||^2 = 2 - 2 x . c >= 2 - 2 P_x . P_c``. One pass over the
-      ``(N, bound_dims + 1)`` copy per pick instead of the ``(N, d)`` pool; in high dimension it rules out far more
-      rows than triangle bounds between centres, which fail once distances concentrate.
-    - Elkan's bound (ICML 2003), when ``bound_dims=0``: a row whose nearest centre ``a`` has
-      ``||a - c|| >= 2 m_x`` keeps ``a``.
-
-    Only the remaining rows are gathered from ``X`` for exact distances. BLAS runs single-threaded while pruning:
-    the per-pick products are small, and on shared or few-core machines thread hand-off costs more than it saves
-    (measured 10x slower on a loaded 2-core box). ``prune=False`` is the plain one-pass-per-pick version.
+    ``prune=True`` (default) is lazy: a row's distance to its nearest centre only shrinks as centres are added, so a
+    stale value is an upper bound, and only rows whose bound reaches the current farthest distance need their
+    distances to the centres added since they were last brought up to date (:class:`_StaleBounds`). Rows deep inside
+    covered regions are left alone for hundreds of picks, and the rows that are refreshed meet many new centres at
+    once: one matrix product (BLAS GEMM) per group instead of one pass over the pool per pick. The picks are exactly
+    the plain pass's (lowest row among exact float32 ties). ``prune=False`` is the plain pass: one product of the
+    whole pool with each new centre. BLAS runs single-threaded while pruning: the products are small, and on shared
+    or few-core machines thread hand-off costs more than it saves.
 
     stats: ``cluster`` (own rank), ``distance`` (cosine distance to the nearest earlier pick when chosen; NaN for
-    the first pick and for ``initial`` rows), ``assign`` (N,) rank of each row's nearest pick, ``min_distance`` (N,)
-    cosine distance to it, ``covering_radius``, ``rows_scanned`` (total rows whose exact distance was computed).
+    the first pick and for ``initial`` rows), ``covering_radius``, ``rows_scanned`` (row-centre distances computed;
+    the plain pass computes ``N`` per pick). ``row_stats=True`` adds ``assign`` (N,) position of each row's nearest
+    pick and ``min_distance`` (N,) cosine distance to it, from one exact search (:func:`nearest_selected`): the
+    lazy pass leaves most rows' values stale, which is where its speed comes from.
     """
     from threadpoolctl import threadpool_limits
 
@@ -150,73 +181,50 @@ def kcenter(
     picks = [int(i) for i in _unique_in_order(initial)]
     if len(picks) > n:
         raise ValueError(f"{len(picks)} initial rows but n = {n}")
-    centers = np.empty((n, X.shape[1]), dtype=np.float32)
-    # Euclidean distance to the nearest centre; chosen rows hold -1 so argmax never returns them, even when the
-    # pool has fewer distinct vectors than n and every remaining distance is 0.
-    mind = np.full(N, np.inf, dtype=np.float32)
-    assign = np.full(N, -1, dtype=np.int64)
     pick_dist = np.full(n, np.nan, dtype=np.float32)
-    scanned = 0
-    project = prune and 0 < bound_dims < X.shape[1] and n > 1
-    # threadpool_limits applies on creation and undoes on exit: one context for projection and picks.
-    limits = threadpool_limits(limits=1, user_api="blas") if prune else _no_limits()
-    P: np.ndarray | None = None
-    # Row x is a candidate iff P_x . P_c > floor_x = 1 - m_x |m_x| / 2 (less a slack for float32 rounding), so one
-    # product and one comparison per pick; floor_x changes only where m_x does. Chosen rows (m = -1) get 1.5:
-    # never a candidate.
-    floor = np.full(N, -np.inf, dtype=np.float32)
-
-    def candidates(row: int, k: int) -> np.ndarray:
-        if P is not None:
-            return np.flatnonzero(P @ P[row] > floor)
-        to_new = _to_euclid(centers[:k] @ centers[k])
-        return np.flatnonzero(to_new[assign] < 2.0 * mind + 1e-4)
-
-    def add(row: int, k: int) -> None:
-        nonlocal scanned
-        c = np.asarray(X[row], dtype=np.float32)
-        centers[k] = c
-        rows = candidates(row, k) if prune and k > 0 else None
-        if rows is not None and len(rows) > N // 2:
-            rows = None  # gathering most rows costs more than one straight pass
-        if rows is None:
-            d = _to_euclid(_dots(X, None, c, chunk_rows))
-            idx = np.flatnonzero(d < mind)
-            d = d[idx]
-        else:
-            d = _to_euclid(_dots_at(X, rows, c, chunk_rows))  # in place: a memmap pool is never gathered whole
-            better = d < mind[rows]
-            idx, d = rows[better], d[better]
-        scanned += N if rows is None else len(rows)
-        mind[idx], assign[idx] = d, k
-        mind[row], assign[row] = -1.0, k
-        if P is not None:
-            idx = np.append(idx, row)
-            floor[idx] = 1.0 - mind[idx] * np.abs(mind[idx]) / 2.0 - 1e-4
-
-    with limits:
-        if project:
-            P = _projection(X, bound_dims, chunk_rows)
-        for k, row in enumerate(picks):
-            add(row, k)
+    state = _StaleBounds(X, n, chunk_rows) if prune else _PlainPass(X, n, chunk_rows)
+    # threadpool_limits applies on creation and undoes on exit
+    with threadpool_limits(limits=1, user_api="blas") if prune else _no_limits():
+        for row in picks:
+            state.add(row)
         if not picks:
             picks.append(int(np.random.default_rng(seed).integers(N)))
-            add(picks[0], 0)
+            state.add(picks[0])
         while len(picks) < n:
-            row = int(np.argmax(mind))
-            pick_dist[len(picks)] = float(mind[row]) ** 2 / 2.0
+            row = state.farthest()
+            pick_dist[len(picks)] = max(1.0 - float(state.sim[row]), 0.0)
             picks.append(row)
-            add(row, len(picks) - 1)
-    cos_min = np.where(mind < 0, 0.0, mind**2 / 2.0).astype(np.float32)
-    stats = {
+            state.add(row)
+        last = state.farthest()  # the covering radius: the distance the next pick would have
+        radius = max(1.0 - float(state.sim[last]), 0.0) if np.isfinite(state.sim[last]) else 0.0
+    stats: dict[str, Any] = {
         "cluster": np.arange(n),
         "distance": pick_dist,
-        "assign": assign,
-        "min_distance": cos_min,
-        "covering_radius": float(cos_min.max()),
-        "rows_scanned": scanned,
+        "covering_radius": radius,
+        "rows_scanned": state.dots,
     }
-    return np.asarray(picks, dtype=np.int64), stats
+    out = np.asarray(picks, dtype=np.int64)
+    if row_stats:
+        stats["assign"], stats["min_distance"] = nearest_selected(X, out, chunk_rows)
+    return out, stats
+
+
+class _PlainPass:
+    """The textbook pass: every row's largest cosine to the centres, updated over the whole pool per centre."""
+
+    def __init__(self, X: np.ndarray, n: int, chunk_rows: int) -> None:
+        self.X, self.chunk_rows = X, chunk_rows
+        self.sim = np.full(X.shape[0], -np.inf, dtype=np.float32)
+        self.dots = 0
+
+    def add(self, row: int) -> None:
+        np.maximum(self.sim, _dots(self.X, None, np.asarray(self.X[row], dtype=np.float32), self.chunk_rows),
+                   out=self.sim)  # fmt: skip
+        self.sim[row] = np.inf
+        self.dots += self.X.shape[0]
+
+    def farthest(self) -> int:
+        return int(np.argmin(self.sim))
 
 
 def kmeans(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from codecurate.curate import select
 from codecurate.curate.coreset import parse_quotas, select_by_language
 from codecurate.curate.diversity import coverage, diversity_report
-from codecurate.curate.select import _projection, kcenter, kmeans, nearest_selected, random_subset
+from codecurate.curate.select import _StaleBounds, kcenter, kmeans, random_subset
 from codecurate.errors import UserError
 
 
@@ -87,12 +89,14 @@ def test_kcenter_memmap_in_small_chunks(tmp_path: Path, X: np.ndarray) -> None:
     path = tmp_path / "pool.npy"
     np.save(path, X)
     mm = np.load(path, mmap_mode="r")
-    a, sa = kcenter(mm, 40, seed=1, chunk_rows=97)
+    a, sa = kcenter(mm, 40, seed=1, chunk_rows=97, row_stats=True)
     b, sb = kcenter(X, 40, seed=1)
     assert np.array_equal(a, b)
     assert sa["covering_radius"] == pytest.approx(sb["covering_radius"])
-    assigned, dist = nearest_selected(mm, a, chunk_rows=97)
-    assert np.array_equal(assigned, sa["assign"])
+    cos = 1.0 - X.astype(np.float64) @ X[a].astype(np.float64).T
+    np.testing.assert_allclose(sa["min_distance"], np.maximum(cos.min(axis=1), 0.0), atol=1e-5)
+    assert sa["covering_radius"] == pytest.approx(cos.min(axis=1).max(), abs=1e-5)
+    assert "assign" not in sb and "min_distance" not in sb  # the lazy pass leaves them stale: only on request
 
 
 def test_kcenter_initial_rows_come_first(X: np.ndarray) -> None:
@@ -164,46 +168,57 @@ def test_select_by_language_meets_quotas() -> None:
         assert {"python", "go", "java"} <= set(picked[:10])
 
 
-def test_projection_bound_never_below_the_true_dot() -> None:
-    # Rows not exactly unit and some with almost no residual: the bound must hold for every pair.
-    X = clustered(300, d=64, k=6, spread=0.05, seed=2) * np.float32(1.01)
-    X[:20, 8:] = 0.0
-    P = _projection(X, 8, chunk_rows=97)
-    assert P.shape == (300, 9)
-    assert (P @ P.T >= X @ X.T - 1e-6).all()
+def test_stale_bounds_never_above_the_true_distance() -> None:
+    # The lazy pass rests on one invariant: a row's stored similarity is exact over the centres it has seen and so
+    # never above its true largest similarity; rows it calls up to date hold the true value.
+    X = clustered(800, d=96, k=10, seed=4)
+    state = _StaleBounds(X, 60, chunk_rows=97, target=8)
+    state.add(0)
+    for _ in range(59):
+        state.add(state.farthest())
+        C = state.centers[: state.k]
+        true = (X.astype(np.float64) @ C.astype(np.float64).T).max(axis=1)
+        live = np.isfinite(state.sim)
+        assert (state.sim[live] <= true[live] + 1e-6).all()
+        fresh = live & (state.seen == state.k)
+        np.testing.assert_allclose(state.sim[fresh], true[fresh], atol=1e-6)
+    assert (state.seen[np.isfinite(state.sim)] < state.k).mean() > 0.3  # most rows really were left stale
 
 
-@pytest.mark.parametrize("bound_dims", [4, 16, 48])
-def test_kcenter_projection_prune_matches_plain(bound_dims: int) -> None:
+@pytest.mark.parametrize("band", [1, 16, 256, 10**9])
+def test_kcenter_lazy_matches_plain_whatever_the_band(band: int, monkeypatch) -> None:
+    # band 1 refreshes one row at a time, 10**9 every stale row at once: the picks must not depend on it.
+    monkeypatch.setattr(select, "_StaleBounds", partial(_StaleBounds, target=band))
     X = clustered(1500, d=96, k=30, seed=6)
     X[700:720] = X[700]  # duplicates: zero distances must not be pruned wrongly
-    fast, stats = kcenter(X, 120, seed=2, bound_dims=bound_dims)
-    plain, plain_stats = kcenter(X, 120, seed=2, prune=False)
+    fast, stats = kcenter(X, 120, seed=2, row_stats=True)
+    plain, plain_stats = kcenter(X, 120, seed=2, prune=False, row_stats=True)
     # Same picks; among exact duplicates BLAS may round one copy's distance an ulp apart, so compare vectors.
     assert np.array_equal(X[fast], X[plain])
-    np.testing.assert_allclose(stats["min_distance"], plain_stats["min_distance"], atol=1e-6)
+    np.testing.assert_allclose(stats["distance"], plain_stats["distance"], atol=1e-6)
     assert stats["covering_radius"] == pytest.approx(plain_stats["covering_radius"], abs=1e-6)
-    if bound_dims == 48:
-        assert stats["rows_scanned"] < 0.5 * 120 * len(X)  # the bound really ruled rows out
+    if band <= 16:  # a wide band refreshes rows early, and on a pool this small early is nearly always
+        assert stats["rows_scanned"] < 0.5 * 120 * len(X)  # most row-centre distances were never computed
 
 
-def test_kcenter_projection_memmap_initial(tmp_path: Path) -> None:
+def test_kcenter_lazy_memmap_initial(tmp_path: Path) -> None:
     X = clustered(1200, d=96, k=20, seed=7)
     np.save(tmp_path / "pool.npy", X)
     mm = np.load(tmp_path / "pool.npy", mmap_mode="r")
-    a, _ = kcenter(mm, 60, initial=[3, 11], chunk_rows=97, bound_dims=16)
+    a, _ = kcenter(mm, 60, initial=[3, 11], chunk_rows=97)
     b, _ = kcenter(X, 60, initial=[3, 11], prune=False)
     assert a.tolist() == b.tolist() and a[:2].tolist() == [3, 11]
 
 
-def test_kcenter_projection_exactly_n_unique_near_pool() -> None:
+def test_kcenter_lazy_exactly_n_unique_near_pool() -> None:
     X = np.repeat(clustered(50, d=96, k=5, seed=2), 4, axis=0)  # 200 rows, 50 distinct vectors
-    for n in (49, 120, 199, 200):
-        idx, _ = kcenter(X, n, seed=0, bound_dims=4)
+    for n in (49, 50, 120, 199, 200):
+        idx, stats = kcenter(X, n, seed=0)
         plain, _ = kcenter(X, n, seed=0, prune=False)
         assert len(np.unique(idx)) == n
         # Past 50 picks every remaining row is a copy at distance ~0: the order among them is rounding noise.
         assert np.array_equal(X[idx[:49]], X[plain[:49]])
+        assert stats["covering_radius"] == pytest.approx(0.0, abs=1e-6) or n == 49
 
 
 def test_kmeans_trains_on_at_most_max_train_rows_and_still_assigns_every_row(X: np.ndarray, monkeypatch) -> None:
@@ -225,20 +240,40 @@ def test_kmeans_trains_on_at_most_max_train_rows_and_still_assigns_every_row(X: 
      ("clustered", 400, 16, 50), ("clustered", 1500, 96, 120), ("clustered", 2500, 384, 100)],
 )  # fmt: skip
 def test_kcenter_picks_equal_the_plain_greedy_and_brute_force(kind: str, N: int, d: int, n: int) -> None:
-    # Random pools have no structure for the bounds to use; clustered ones are what they are built for. d = 16 is
-    # below bound_dims, so it runs the Elkan bound; the others the projection bound. Candidate rows' distances come
-    # from FAISS's in-place dot products, the plain pass from BLAS: equal picks show the paths agree.
+    # Random pools give the lazy pass little to skip; clustered ones are what it is built for. Rows one centre
+    # behind are read in place by FAISS, the others gathered and multiplied by BLAS, the plain pass is one BLAS
+    # product per centre: equal picks show the paths agree.
     rng = np.random.default_rng(N + d)
     if kind == "random":
         X = rng.standard_normal((N, d)).astype(np.float32)
         X /= np.linalg.norm(X, axis=1, keepdims=True)
     else:
         X = clustered(N, d=d, k=max(4, N // 60), spread=0.2, seed=N)
-    fast, stats = kcenter(X, n, seed=3)
+    fast, _ = kcenter(X, n, seed=3)
     plain, _ = kcenter(X, n, seed=3, prune=False)
     assert fast.tolist() == plain.tolist() == brute_kcenter(X, n, int(fast[0]))
-    if kind == "clustered" and d > 64:
-        assert stats["rows_scanned"] < 0.6 * n * N  # the bound really ruled rows out
+
+
+def hierarchical(n: int, d: int, families: int = 20, leaves: int = 20, seed: int = 0) -> np.ndarray:
+    """bench/selection.py's pool shape: families of leaves of points (dense families, sparse outliers)."""
+    rng = np.random.default_rng(seed)
+
+    def unit(a: np.ndarray) -> np.ndarray:
+        return (a / np.linalg.norm(a, axis=-1, keepdims=True)).astype(np.float32)
+
+    fam = unit(rng.standard_normal((families, d)))
+    leaf = unit(np.repeat(fam, leaves, axis=0) + 0.04 * rng.standard_normal((families * leaves, d)))
+    labels = rng.choice(len(leaf), size=n, p=rng.dirichlet(np.full(len(leaf), 0.5)))
+    return unit(leaf[labels] + 0.025 * rng.standard_normal((n, d)))
+
+
+def test_kcenter_lazy_skips_most_work_on_a_hierarchical_pool() -> None:
+    X = hierarchical(20_000, 96)
+    fast, stats = kcenter(X, 200, seed=0)
+    plain, plain_stats = kcenter(X, 200, seed=0, prune=False)
+    assert fast.tolist() == plain.tolist()
+    assert plain_stats["rows_scanned"] == 200 * len(X)
+    assert stats["rows_scanned"] < 0.5 * 200 * len(X)  # measured 0.37: most rows sit deep inside covered regions
 
 
 def test_kcenter_non_contiguous_pool_takes_the_gathering_path() -> None:
