@@ -340,10 +340,3 @@ def run(cfg: EvalConfig, backend=None) -> dict:
 def _status_text(statuses: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in statuses.items())
 
-
-if __name__ == "__main__":
-    import sys
-
-    from codecurate.cli import main
-
-    raise SystemExit(main(["eval", *sys.argv[1:]]))

@@ -293,9 +293,11 @@ def run(cfg: FinetuneConfig) -> dict:
     return {k: v for k, v in summary.items() if k != "log_history"}
 
 
-if __name__ == "__main__":  # `accelerate launch -m codecurate.finetune.train ...` runs the CLI stage
+if __name__ == "__main__":
+    # `accelerate launch -m codecurate.finetune.train ...` (docs/finetune.md) is `codecurate finetune ...`, run
+    # through the package's entry point (codecurate/__main__.py) so that this stage never imports the CLI.
+    import runpy
     import sys
 
-    from codecurate.cli import main
-
-    raise SystemExit(main(["finetune", *sys.argv[1:]]))
+    sys.argv[1:1] = ["finetune"]
+    runpy.run_module("codecurate", run_name="__main__", alter_sys=True)

@@ -1,0 +1,60 @@
+"""A stage (curate, generate, finetune, eval) never imports another stage or the CLI; what two stages share lives
+in the ground package. Checked on the source (every import, including those inside functions and ``__main__``
+blocks), and the documented ``python -m codecurate.finetune.train`` entry still runs the stage."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = {"curate": "curate", "generate": "generate", "finetune": "finetune", "eval": "eval"}  # name -> folder
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """``(line, module)`` of every absolute import in `path`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found += [(node.lineno, node.module)]
+            if node.module == "codecurate":  # from codecurate import cli / generate
+                found += [(node.lineno, f"codecurate.{alias.name}") for alias in node.names]
+    return found
+
+
+def reaches(stage: str, forbidden: set[str]) -> list[str]:
+    out = []
+    for path in sorted((ROOT / STAGES[stage]).rglob("*.py")):
+        for line, module in imported_modules(path):
+            if any(module == f or module.startswith(f + ".") for f in forbidden):
+                out.append(f"{path.relative_to(ROOT)}:{line}: {module}")
+    return out
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_no_stage_imports_the_cli(stage):
+    assert reaches(stage, {"codecurate.cli", "codecurate.__main__"}) == []
+
+
+# generate and curate are checked too once the reaches between them are gone (issue 16).
+@pytest.mark.parametrize("stage", ["eval", "finetune"])
+def test_stage_imports_no_other_stage(stage):
+    others = {f"codecurate.{s}" for s in STAGES if s != stage}
+    assert reaches(stage, others) == []
+
+
+def test_finetune_module_entry_runs_the_cli_stage(tmp_path):
+    """docs/finetune.md: ``accelerate launch ... -m codecurate.finetune.train data.jsonl -o runs/ft``."""
+    cmd = [sys.executable, "-m", "codecurate.finetune.train"]
+    help_ = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert help_.returncode == 0 and help_.stdout.startswith("usage: codecurate finetune")
+    missing = tmp_path / "missing.jsonl"
+    bad = subprocess.run([*cmd, str(missing), "-o", str(tmp_path / "ft")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == [f"codecurate finetune: error: {missing}: no such file"]
