@@ -20,17 +20,20 @@ from typing import Any, Literal
 import numpy as np
 
 from codecurate.config import to_dict
+from codecurate.curate.embed import EncoderSettings
+from codecurate.curate.flat_names import flat_names
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, side_path, write_json, write_jsonl
 from codecurate.locks import output_lock
 from codecurate.manifest import write_manifest
-from codecurate.models import DEFAULT_ENCODER
+from codecurate.raycluster import RayOptions
 from codecurate.records import SEED_REQUIRED, seed_id
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
 
 
+@flat_names
 @dataclass
 class CurateConfig:
     input: str = field(metadata={"help": "seed records (.jsonl, .jsonl.gz, .parquet) with 'code' and 'language'",
@@ -52,16 +55,8 @@ class CurateConfig:
     embed_field: Literal["code", "docstring", "both"] = field(
         default="code", metadata={"help": "what to embed: code, docstring, or docstring + code without docstring"}
     )
-    encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "sentence-transformers model name or folder"})
-    encoder_backend: Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"] = field(
-        default="auto",
-        metadata={"help": "fp32/bf16 (PyTorch) or an exported CPU graph: onnx, onnx-int8, openvino, openvino-int8 "
-                  "(extras [onnx], [openvino]; exported once into the cache). auto = bf16 on GPU; on CPU the fastest "
-                  "installed backend keeping >= 95% of fp32's nearest neighbours on a calibration sample (cached)"},
-    )  # fmt: skip
-    device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto"})
-    batch_size: int = field(default=32, metadata={"help": "encoder batch size"})
-    max_seq_length: int = field(default=0, metadata={"help": "truncate texts to this many tokens (0: model's own)"})
+    # --encoder, --encoder-backend, --device, --batch-size, --max-seq-length: handed whole to the embedding code
+    encoding: EncoderSettings = field(default_factory=EncoderSettings)
     embeddings: str = field(
         default="",
         metadata={"help": "precomputed embeddings aligned with the input rows, an (N, d) .npy or a shard folder "
@@ -72,18 +67,9 @@ class CurateConfig:
     chunk_size: int = field(
         default=2048, metadata={"help": "texts per cached chunk or Ray shard (what a crash can lose)"}
     )
-    executor: Literal["local", "ray"] = field(
-        default="local",
-        metadata={"help": "ray: embed with a Ray Data actor pool into <out>.embeddings/ shards (resumable); "
-                  "selection still runs here, over the memory-mapped shards (docs/curate.md)"},
-    )  # fmt: skip
-    ray_address: str = field(default="", metadata={"help": "Ray cluster address (empty: $RAY_ADDRESS or a local one)"})
-    ray_workers: int = field(
-        default=0, metadata={"help": "encoder actors (0: one per GPU share with --ray-gpus-per-worker, else per CPU)"}
-    )
-    ray_gpus_per_worker: float = field(
-        default=0.0, metadata={"help": "GPUs per encoder actor: 0 = CPU, 1 = one model replica per GPU"}
-    )
+    # --executor ray embeds with a Ray Data actor pool into <out>.embeddings/ shards (resumable); selection still
+    # runs here, over the memory-mapped shards (docs/curate.md). --ray-workers: encoder actors.
+    ray: RayOptions = field(default_factory=RayOptions)
     kmeans_iter: int = field(default=20, metadata={"help": "k-means iterations"})
     kmeans_sample: int = field(
         default=0,
@@ -223,11 +209,11 @@ def _run(cfg: CurateConfig) -> dict[str, Any]:
     out = Path(cfg.output)
     if cfg.n < 1:
         raise UserError(f"-n must be at least 1, got {cfg.n}")
-    if cfg.chunk_size < 1 or cfg.batch_size < 1:
+    if cfg.chunk_size < 1 or cfg.encoding.batch_size < 1:
         raise UserError("--chunk-size and --batch-size must be at least 1")
     if cfg.kmeans_sample < 0 or (cfg.method == "kmeans" and 0 < cfg.kmeans_sample < cfg.n):
         raise UserError(f"--kmeans-sample must be 0 or at least -n ({cfg.n}), got {cfg.kmeans_sample}")
-    if cfg.ray_workers < 0 or cfg.ray_gpus_per_worker < 0:
+    if cfg.ray.ray_workers < 0 or cfg.ray.ray_gpus_per_worker < 0:
         raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
     if cfg.initial and cfg.method == "kmeans":
         raise UserError("--initial works with kcenter and random, not kmeans")
@@ -245,23 +231,21 @@ def _run(cfg: CurateConfig) -> dict[str, Any]:
     with timings("embed"):
         if cfg.embeddings:
             X, est = load_embeddings(cfg.embeddings, N), {"embedded": 0, "cached": 0}
-        elif cfg.executor == "ray":
+        elif cfg.ray.executor == "ray":
             from codecurate.curate.embed import texts_for
             from codecurate.curate.embed_ray import embed_shards_ray
 
             X, est = embed_shards_ray(
-                texts_for(records, cfg.embed_field), side_path(out, "embeddings"), encoder=cfg.encoder,
-                backend=cfg.encoder_backend, device=cfg.device, batch_size=cfg.batch_size,
-                max_seq_length=cfg.max_seq_length, shard_rows=cfg.chunk_size, address=cfg.ray_address,
-                workers=cfg.ray_workers, gpus_per_worker=cfg.ray_gpus_per_worker,
+                texts_for(records, cfg.embed_field), side_path(out, "embeddings"), cfg.encoding,
+                shard_rows=cfg.chunk_size, address=cfg.ray.ray_address, workers=cfg.ray.ray_workers,
+                gpus_per_worker=cfg.ray.ray_gpus_per_worker,
             )  # fmt: skip
         else:
             from codecurate.curate.embed import embed_texts, texts_for
 
             X, est = embed_texts(
-                texts_for(records, cfg.embed_field), encoder=cfg.encoder, backend=cfg.encoder_backend,
-                device=cfg.device, batch_size=cfg.batch_size, max_seq_length=cfg.max_seq_length,
-                cache=cfg.cache_dir or None, chunk_size=cfg.chunk_size, use_cache=cfg.cache,
+                texts_for(records, cfg.embed_field), cfg.encoding, cache=cfg.cache_dir or None,
+                chunk_size=cfg.chunk_size, use_cache=cfg.cache,
             )  # fmt: skip
     with timings("select"):
         if quotas:

@@ -14,11 +14,13 @@ remaining chunks in the same order, so it produces the same vectors as an uninte
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,12 +29,38 @@ import numpy as np
 from codecurate.curate.shards import check_vectors
 from codecurate.errors import UserError
 from codecurate.io import atomic_write, ensure_free_space, sha256_text
-from codecurate.models import cache_dir, resolve_encoder
+from codecurate.models import DEFAULT_ENCODER, cache_dir, resolve_encoder
 
 log = logging.getLogger(__name__)
 
 EmbedField = Literal["code", "docstring", "both"]
 Backend = Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+
+
+@dataclass
+class EncoderSettings:
+    """Which encoder embeds the texts and how: a section of the curate config (flags ``--encoder``,
+    ``--encoder-backend``, ``--device``, ``--batch-size``, ``--max-seq-length``), handed whole to `embed_texts` and
+    `embed_ray.embed_shards_ray`."""
+
+    encoder: str = field(default=DEFAULT_ENCODER, metadata={"help": "sentence-transformers model name or folder"})
+    encoder_backend: Backend = field(
+        default="auto",
+        metadata={"help": "fp32/bf16 (PyTorch) or an exported CPU graph: onnx, onnx-int8, openvino, openvino-int8 "
+                  "(extras [onnx], [openvino]; exported once into the cache). auto = bf16 on GPU; on CPU the fastest "
+                  "installed backend keeping >= 95% of fp32's nearest neighbours on a calibration sample (cached)"},
+    )  # fmt: skip
+    device: str = field(default="auto", metadata={"help": "cpu, cuda, cuda:1, or auto"})
+    batch_size: int = field(default=32, metadata={"help": "encoder batch size"})
+    max_seq_length: int = field(default=0, metadata={"help": "truncate texts to this many tokens (0: model's own)"})
+
+
+def encoder_settings(settings: EncoderSettings | None = None, **fields: Any) -> EncoderSettings:
+    """`settings` (default: the defaults) with some fields replaced, for callers that name them one by one;
+    ``backend=`` is accepted for ``encoder_backend=``. An unknown name is a TypeError."""
+    if "backend" in fields:
+        fields["encoder_backend"] = fields.pop("backend")
+    return dataclasses.replace(settings or EncoderSettings(), **fields)
 
 
 def texts_for(records: Sequence[dict], field: EmbedField = "code") -> list[str]:
@@ -192,24 +220,24 @@ class EmbeddingCache:
 
 def embed_texts(
     texts: Sequence[str],
-    encoder: str = "minilm",
-    backend: Backend = "auto",
-    device: str = "auto",
-    batch_size: int = 32,
-    max_seq_length: int = 0,
+    settings: EncoderSettings | None = None,
     cache: str | os.PathLike | None = None,
     chunk_size: int = 2048,
     use_cache: bool = True,
+    **fields: Any,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Embed `texts`, reusing and extending the on-disk cache. Returns ``((N, d) float32 unit rows, stats)``.
 
     stats: ``embedded`` (texts encoded by this call), ``cached`` (texts found in the cache, duplicates included),
-    ``unique`` (distinct texts), ``backend``, ``device``, ``cache_dir``.
+    ``unique`` (distinct texts), ``backend``, ``device``, ``cache_dir``. Keyword `fields` replace fields of
+    `settings` (`encoder_settings`: ``embed_texts(texts, backend="fp32", device="cpu")``).
     """
     from tqdm.auto import tqdm
 
-    device = resolve_device(device)
-    backend = resolve_backend(backend, device, encoder, max_seq_length)
+    settings = encoder_settings(settings, **fields)
+    encoder, max_seq_length, batch_size = settings.encoder, settings.max_seq_length, settings.batch_size
+    device = resolve_device(settings.device)
+    backend = resolve_backend(settings.encoder_backend, device, encoder, max_seq_length)
     digests = text_digests(texts)
     _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
     order = np.sort(first)  # first occurrence of each distinct text, in input order

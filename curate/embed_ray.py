@@ -10,6 +10,7 @@ filesystem and a killed job loses only the shards in flight. Scheduling, retries
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
@@ -19,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from codecurate.curate import shards
-from codecurate.curate.embed import encode, load_encoder, resolve_backend, text_digests
+from codecurate.curate.embed import (
+    EncoderSettings,
+    encode,
+    encoder_settings,
+    load_encoder,
+    resolve_backend,
+    text_digests,
+)
 from codecurate.io import ensure_free_space
 from codecurate.raycluster import connect
 
@@ -27,11 +35,13 @@ log = logging.getLogger(__name__)
 
 
 class ShardEncoder:
-    """Ray Data actor: loads the encoder once, then embeds one batch of ``text`` rows per call."""
+    """Ray Data actor: loads the encoder once, then embeds one batch of ``text`` rows per call. `settings` has its
+    backend and device resolved (by the driver)."""
 
-    def __init__(self, encoder: str, backend: str, device: str, batch_size: int, max_seq_length: int):
-        self.model = load_encoder(encoder, backend, device, max_seq_length)
-        self.batch_size = batch_size
+    def __init__(self, settings: EncoderSettings):
+        s = settings
+        self.model = load_encoder(s.encoder, s.encoder_backend, s.device, s.max_seq_length)
+        self.batch_size = s.batch_size
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"row": batch["row"], "emb": encode(self.model, batch["text"].tolist(), self.batch_size)}
@@ -49,34 +59,34 @@ def pool_size(ray: Any, workers: int, gpus_per_worker: float, pending: int) -> i
 def embed_shards_ray(
     texts: Sequence[str],
     folder: str | os.PathLike,
-    encoder: str = "minilm",
-    backend: str = "auto",
-    device: str = "auto",
-    batch_size: int = 32,
-    max_seq_length: int = 0,
+    settings: EncoderSettings | None = None,
     shard_rows: int = 2048,
     address: str = "",
     workers: int = 0,
     gpus_per_worker: float = 0.0,
+    **fields: Any,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Embed `texts` into shards under `folder`, skipping shards finished by an earlier run.
 
     Returns ``((N, d) float32 unit rows memory-mapped from folder/embeddings.npy, stats)``; stats: ``embedded``
     (rows encoded by this call), ``cached`` (rows of reused shards), ``shards``, ``shards_reused``, ``backend``,
-    ``device``, ``embeddings_dir``.
+    ``device``, ``embeddings_dir``. Keyword `fields` replace fields of `settings` (`embed.encoder_settings`).
     """
     folder = Path(folder)
+    enc = encoder_settings(settings, **fields)
+    device = enc.device
     if device == "auto":
         # Resolved on the driver, which may have no GPU while the workers do: the GPU request decides.
         device = "cuda" if gpus_per_worker > 0 else "cpu"
-    backend = resolve_backend(backend, device, encoder, max_seq_length)  # type: ignore[arg-type]
-    settings = {"encoder": encoder, "backend": backend, "max_seq_length": max_seq_length}
+    backend = resolve_backend(enc.encoder_backend, device, enc.encoder, enc.max_seq_length)
+    enc = dataclasses.replace(enc, encoder_backend=backend, device=device)  # type: ignore[arg-type]
+    made_with = {"encoder": enc.encoder, "backend": backend, "max_seq_length": enc.max_seq_length}
     digests = text_digests(texts)
     bounds = shards.shard_bounds(len(texts), shard_rows)
     index = shards.read_index(folder)
     # Nothing to do when every shard's keys match and the matrix is whole: then only the matrix, which selection
     # reads anyway, is checked row by row (the shards only by header and length).
-    done = shards.finished_shards(folder, digests, shard_rows, settings, verify=False)
+    done = shards.finished_shards(folder, digests, shard_rows, made_with, verify=False)
     if all(done) and index and index.get("complete") and (folder / shards.MATRIX).is_file():
         problem = shards.check_vectors(folder / shards.MATRIX, len(texts), index.get("dim"))
         if problem is None:
@@ -84,21 +94,20 @@ def embed_shards_ray(
             return np.load(folder / shards.MATRIX, mmap_mode="r"), stats
         log.warning("%s: damaged matrix (%s); rebuilt from the shards", folder / shards.MATRIX, problem)
         (folder / shards.MATRIX).unlink()
-    done = shards.finished_shards(folder, digests, shard_rows, settings)
+    done = shards.finished_shards(folder, digests, shard_rows, made_with)
     pending = [i for i, ok in enumerate(done) if not ok]
     stats = _stats(len(texts), bounds, pending, backend, device, folder)
     folder.mkdir(parents=True, exist_ok=True)
-    shards.discard_stale(folder, settings, shard_rows)
+    shards.discard_stale(folder, made_with, shard_rows)
     dim = index.get("dim") if index and not pending else None
-    shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
+    shards.write_index(folder, made_with, len(texts), shard_rows, dim, complete=False)
     if pending:
-        dim = _run_actors(texts, digests, folder, bounds, pending, settings, device, batch_size, address, workers,
-                          gpus_per_worker)  # fmt: skip
+        dim = _run_actors(texts, digests, folder, bounds, pending, enc, address, workers, gpus_per_worker)
     if dim is None:  # every shard reused but the matrix or index is missing: read d from a shard
         dim = int(np.load(folder / f"{shards.shard_name(0)}.npy", mmap_mode="r").shape[1])
-    index = shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=False)
+    index = shards.write_index(folder, made_with, len(texts), shard_rows, dim, complete=False)
     shards.assemble(folder, index, verify=False)  # reused shards were checked above, the others just written
-    shards.write_index(folder, settings, len(texts), shard_rows, dim, complete=True)
+    shards.write_index(folder, made_with, len(texts), shard_rows, dim, complete=True)
     return np.load(folder / shards.MATRIX, mmap_mode="r"), stats
 
 
@@ -112,7 +121,7 @@ def _stats(rows: int, bounds: list[tuple[int, int]], pending: list[int], backend
 
 def _run_actors(
     texts: Sequence[str], digests: np.ndarray, folder: Path, bounds: list[tuple[int, int]], pending: list[int],
-    settings: dict[str, Any], device: str, batch_size: int, address: str, workers: int, gpus_per_worker: float,
+    settings: EncoderSettings, address: str, workers: int, gpus_per_worker: float,
 ) -> int:  # fmt: skip
     """Embed the pending shards with an actor pool and write each as its rows arrive; returns d."""
     import pyarrow as pa
@@ -124,11 +133,10 @@ def _run_actors(
         s, e = bounds[i]
         blocks.append(pa.table({"row": np.arange(s, e, dtype=np.int64), "text": list(texts[s:e])}))
     size = pool_size(ray, workers, gpus_per_worker, len(pending))
-    log.info("embedding %d shards with %d Ray actors (%s)", len(pending), size, device)
+    log.info("embedding %d shards with %d Ray actors (%s)", len(pending), size, settings.device)
     out = ray.data.from_arrow(blocks).map_batches(
         ShardEncoder,
-        fn_constructor_kwargs={"encoder": settings["encoder"], "backend": settings["backend"], "device": device,
-                               "batch_size": batch_size, "max_seq_length": settings["max_seq_length"]},
+        fn_constructor_kwargs={"settings": settings},
         batch_size=max(e - s for s, e in bounds),  # one call per shard: the encoder buckets the whole shard by length
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=size),

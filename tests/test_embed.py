@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from codecurate.curate import embed
-from codecurate.curate.embed import embed_texts, texts_for
+from codecurate.curate.embed import EncoderSettings, embed_texts, encoder_settings, texts_for
 
 
 class FakeEncoder:
@@ -17,11 +17,13 @@ class FakeEncoder:
 
     def __init__(self) -> None:
         self.seen: list[str] = []
+        self.batch_sizes: list[object] = []
 
-    def encode(self, texts: list[str], **_: object):
+    def encode(self, texts: list[str], **kw: object):
         import torch
 
         self.seen.extend(texts)
+        self.batch_sizes.append(kw.get("batch_size"))
         seeds = [int(hashlib.md5(t.encode()).hexdigest()[:8], 16) for t in texts]
         return torch.tensor(np.stack([np.random.default_rng(s).standard_normal(8) for s in seeds]), dtype=torch.float32)
 
@@ -78,6 +80,86 @@ def test_cache_separates_settings(tmp_path: Path, fake: FakeEncoder) -> None:
     assert b["embedded"] == c["embedded"] == 1
     _, d = embed_texts(["x"], backend="fp32", device="cpu", cache=tmp_path, use_cache=False)
     assert d["embedded"] == 1
+
+
+def test_encoder_settings_travel_as_one_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The curate flags --encoder ... --max-seq-length form one `EncoderSettings` section, and the embedding code
+    loads the encoder from that object (names as the flags, no renames on the way)."""
+    import json
+
+    from codecurate.cli import main
+    from codecurate.config import from_dict, to_dict
+    from codecurate.curate.coreset import CurateConfig
+
+    enc = FakeEncoder()
+    loads: list[tuple] = []
+    monkeypatch.setattr(embed, "load_encoder", lambda *a: loads.append(a) or enc)
+    pool = tmp_path / "seeds.jsonl"
+    pool.write_text("".join(json.dumps({"code": f"def f{i}(): return {i}", "language": "python"}) + "\n"
+                            for i in range(9)))  # fmt: skip
+    rc = main(
+        [
+            "curate",
+            "-q",
+            str(pool),
+            "-n",
+            "3",
+            "-o",
+            str(tmp_path / "c.jsonl"),
+            "--encoder-backend",
+            "fp32",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "5",
+            "--max-seq-length",
+            "64",
+            "--cache-dir",
+            str(tmp_path / "k"),
+        ]
+    )
+    assert rc == 0 and loads == [("minilm", "fp32", "cpu", 64)] and set(enc.batch_sizes) == {5}
+    cfg = from_dict(CurateConfig, {"input": "s.jsonl", "encoder_backend": "fp32", "device": "cpu", "batch_size": 5})
+    assert cfg.encoding == EncoderSettings(encoder_backend="fp32", device="cpu", batch_size=5)
+    assert set(to_dict(cfg)) == set(CURATE_KEYS)  # flags, YAML and manifest keys as before the sections
+    manifest = json.loads((tmp_path / "c.jsonl.manifest.json").read_text())
+    assert set(manifest["config"]) == set(CURATE_KEYS) and manifest["config"]["max_seq_length"] == 64
+    # Library callers may still name fields one by one (backend= is encoder_backend=); both forms share a cache.
+    _, a = embed_texts(["x"], EncoderSettings(encoder_backend="fp32", device="cpu"), cache=tmp_path / "k2")
+    _, b = embed_texts(["x"], backend="fp32", device="cpu", cache=tmp_path / "k2")
+    assert a["cache_dir"] == b["cache_dir"] and b["embedded"] == 0
+    with pytest.raises(TypeError):
+        encoder_settings(None, precision="fp32")
+
+
+# CurateConfig's keys before EncoderSettings and RayOptions became its sections.
+CURATE_KEYS = {
+    "input",
+    "output",
+    "n",
+    "method",
+    "seed",
+    "quota",
+    "initial",
+    "embed_field",
+    "encoder",
+    "encoder_backend",
+    "device",
+    "batch_size",
+    "max_seq_length",
+    "embeddings",
+    "cache_dir",
+    "cache",
+    "chunk_size",
+    "executor",
+    "ray_address",
+    "ray_workers",
+    "ray_gpus_per_worker",
+    "kmeans_iter",
+    "kmeans_sample",
+    "report",
+    "map_points",
+}
 
 
 @pytest.mark.slow
