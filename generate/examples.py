@@ -1,24 +1,35 @@
-"""Work items and example records: which task each seed gets, and how a parsed reply becomes a record.
+"""The one shape of a generated example, and the plan step that makes the first ones.
 
-A work item is one (seed, task) pair; each try at it is an ``attempt`` (1, 2, ...). Choices are seeded by
-(run seed, seed id), so a rerun plans exactly the same items and can skip the finished ones.
+An `Example` is one try at one (seed, task): planned here (which seed, which task, a translate target, a
+mutation-made bug), then carried through a round's steps (``steps.py``): its request, one sampled reply, the
+fields parsed from it, the record that will be written, and its verdict so far (``stage`` None while every step
+passed it, else the step that stopped it, with ``reasons``). Choices are seeded by (run seed, seed id), so a rerun
+plans exactly the same examples and `still_to_do` can skip the finished ones.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from codecurate.docstrings import code_without_docstring
 from codecurate.errors import UserError
-from codecurate.generate.parse import extract_code, fence
-from codecurate.io import sha256_text
-from codecurate.records import TASKS, chat_messages
+from codecurate.generate.backends.base import Request
+from codecurate.io import iter_records, sha256_text
+from codecurate.records import TASKS, seed_id
+
+log = logging.getLogger(__name__)
+
+HIDE_DOCSTRING = ("summarize", "generate")  # tasks whose prompt shows the seed without its docstring
+BugMaker = Callable[[str, str, random.Random], "tuple[str, str] | None"]  # (code, language, rng) -> (op, buggy)
 
 
 @dataclass
-class Item:
+class Example:
+    # The plan: which seed and task, and what the try is given.
     seed_id: str
     task: str
     seed: dict[str, Any]
@@ -26,11 +37,27 @@ class Item:
     buggy: str | None = None  # a mutation-made bug for `fix` (None: the model plants one)
     mutation: str | None = None
     attempt: int = 1
+    # One candidate of the try: filled in by the round's steps.
+    sample: int = 0  # 0-based index among the candidates its request asked for
+    request: Request | None = None
+    reply: str | None = None
+    fields: dict[str, str] | None = None  # the reply's sections, once parsed
+    record: dict[str, Any] = field(default_factory=dict)  # what is written (provenance added when recorded)
+    # The verdict so far: None while every step passed it, else the step that stopped it.
+    stage: str | None = None
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def language(self) -> str:
         """Language of the answer: the target for translate, else the seed's."""
         return self.target_language or self.seed["language"]
+
+    @property
+    def passing(self) -> bool:
+        return self.stage is None
+
+    def stop(self, stage: str, reasons: list[str]) -> None:
+        self.stage, self.reasons = stage, reasons
 
     def shown_code(self) -> str:
         """The seed as the model sees it: without its docstring for summarize (the docstring is the answer it is
@@ -39,6 +66,7 @@ class Item:
         return code_without_docstring(self.seed) if self.task in HIDE_DOCSTRING else self.seed["code"]
 
     def context(self) -> dict[str, Any]:
+        """What a prompt, the checklist and a memory entry say about the seed (templates fill it in)."""
         return {
             "language": self.seed["language"],
             "target_language": self.target_language,
@@ -46,14 +74,43 @@ class Item:
             "buggy": self.buggy,
         }
 
+    @property
+    def id(self) -> str:
+        """Stable id of this candidate; candidate ``sample`` > 0 of a sampled try (``--samples``) gets its own."""
+        parts = [self.seed_id, self.task, str(self.attempt)] + ([str(self.sample)] if self.sample else [])
+        return sha256_text(*parts)[:16]
 
-HIDE_DOCSTRING = ("summarize", "generate")  # tasks whose prompt shows the seed without its docstring
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """The try this example belongs to: every candidate of one request shares it."""
+        return (self.seed_id, self.task, self.attempt)
+
+    def planned(self) -> dict[str, Any]:
+        """The plan fields alone (what a Ray worker is sent, and what a retry starts from)."""
+        keys = ("seed_id", "task", "seed", "target_language", "buggy", "mutation", "attempt")
+        return {k: getattr(self, k) for k in keys}
+
+    def next_attempt(self) -> Example:
+        return Example(**(self.planned() | {"attempt": self.attempt + 1}))
 
 
 @dataclass
 class Plan:
-    items: list[Item] = field(default_factory=list)
+    items: list[Example] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> seeds not planned
+
+
+def read_seeds(path: str, limit: int | None) -> list[tuple[str, dict]]:
+    seeds = []
+    for _, record in iter_records(path):
+        if limit is not None and len(seeds) >= limit:
+            break
+        code = record.get("code")
+        sid = record.get("id") or (seed_id(record) if isinstance(code, str) else f"line{len(seeds)}")
+        seeds.append((str(sid), record))
+    if not seeds:
+        raise UserError(f"{path}: empty input (no records)")
+    return seeds
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -81,9 +138,9 @@ def plan_items(
     tasks_per_seed: int,
     translate_to: list[str],
     run_seed: int,
-    make_bug: Any = None,
+    make_bug: BugMaker | None = None,
 ) -> Plan:
-    """Draw `tasks_per_seed` distinct tasks per seed by `mix`. `make_bug(code, language, rng)` -> (op, buggy)."""
+    """Draw `tasks_per_seed` distinct tasks per seed by `mix`: one planned `Example` each."""
     from codecurate.generate.validate import expand_targets
 
     translate_to = expand_targets(translate_to)  # "auto": the languages whose answers can be validated here
@@ -101,59 +158,70 @@ def plan_items(
             chosen.append(task)
             del weights[task]
         for task in chosen:
-            item = Item(sid, task, seed)
+            example = Example(sid, task, seed)
             if task == "translate":
-                item.target_language = rng.choice(targets)
+                example.target_language = rng.choice(targets)
             elif task == "fix" and make_bug is not None:
                 bug = make_bug(seed["code"], seed["language"], rng)
                 if bug:
-                    item.mutation, item.buggy = bug
-            plan.items.append(item)
+                    example.mutation, example.buggy = bug
+            plan.items.append(example)
     return plan
 
 
-def example_id(item: Item, sample: int = 0) -> str:
-    """Stable id of one try; candidate ``sample`` > 0 of a sampled try (``--samples``) gets its own."""
-    if sample:
-        return sha256_text(item.seed_id, item.task, str(item.attempt), str(sample))[:16]
-    return sha256_text(item.seed_id, item.task, str(item.attempt))[:16]
+def make_bug_fn() -> BugMaker | None:
+    """A `fix` bug maker from the mutation module when it is installed, else None (the model plants bugs)."""
+    try:
+        from codecurate.generate.mutate import mutants
+    except ImportError:
+        return None
+
+    def make_bug(code: str, language: str, rng: random.Random) -> tuple[str, str] | None:
+        if language != "python":
+            return None
+        try:
+            options = mutants(code, seed=rng.randrange(1 << 30))
+        except Exception as e:  # a seed the mutator cannot handle falls back to a model-made bug
+            log.debug("mutants failed: %s", e)
+            return None
+        return rng.choice(options) if options else None
+
+    return make_bug
 
 
-def assemble(item: Item, fields: dict[str, str], sample: int = 0) -> dict[str, Any]:
-    """The example record for a parsed reply (provenance is added by the loop)."""
-    code = item.shown_code()
-    lang = item.language
-    ex: dict[str, Any] = {
-        "id": example_id(item, sample),
-        "task": item.task,
-        "language": lang,
-        "instruction": fields.get("instruction", "").strip(),
-        "input": "",
-        "output": fields.get("output", "").strip(),
-    }
-    if item.task in ("generate", "translate") and ex["output"] and "```" not in ex["output"]:
-        ex["output"] = fence(ex["output"], lang)  # a consistent shape for training
-    if item.task in ("summarize", "translate"):
-        ex["input"] = fence(code, item.seed["language"])
-    if item.task == "translate":
-        ex["target_language"] = lang
-    if item.task == "fix":
-        buggy = item.buggy if item.buggy is not None else extract_code(fields.get("buggy", ""))
-        explanation = fields.get("explanation", "").strip()
-        ex["input"] = fence(buggy, lang) if buggy.strip() else ""
-        ex["output"] = f"{explanation}\n\n{fence(code, lang)}" if explanation else ""
-        ex["fixed"] = code
-        if item.mutation:
-            ex["mutation"] = item.mutation
-    ex["seed_language"] = item.seed["language"]
-    ex["seed_code"] = code
-    ex["messages"] = chat_messages(ex["instruction"], ex["input"], ex["output"])
-    return ex
+def translate_targets(translate_to: list[str], validate: bool) -> list[str]:
+    """``--translate-to`` with ``auto`` expanded; one warning line per target whose answers cannot be validated.
+
+    With ``--validate`` such a target's translations all land in the unvalidated file, so saying it at start-up
+    spares a user a run that writes nothing they asked for.
+    """
+    from codecurate.generate.validate import UNVALIDATED_REASONS, cannot_validate, expand_targets
+
+    targets = expand_targets(translate_to)
+    if "auto" in translate_to:
+        log.info("translate targets (auto: validatable here): %s", ", ".join(targets) or "none")
+    say = log.warning if validate else log.info
+    for lang in targets:
+        if (why := cannot_validate(lang)) is not None:
+            say("translate target %s cannot be validated here: %s", lang, UNVALIDATED_REASONS[why])
+    return targets
 
 
-# Fields used while judging an example, dropped from the written record (the seed is in the coreset).
-SCRATCH = ("fixed", "seed_code", "seed_language")
+def still_to_do(planned: list[Example], done: list[dict], max_attempts: int) -> list[Example]:
+    """Planned examples still to try: not accepted yet, with attempts left; each resumes at its next attempt."""
+    last: dict[tuple[str, str], int] = {}
+    finished: set[tuple[str, str]] = set()
+    for rec in done:
+        key = (rec.get("seed_id"), rec.get("task"))
+        last[key] = max(last.get(key, 0), int(rec.get("attempt", 0)))
+        if rec.get("verdict") == "accept":
+            finished.add(key)
+    todo = []
+    for example in planned:
+        key = (example.seed_id, example.task)
+        if key in finished or last.get(key, 0) >= max_attempts:
+            continue
+        example.attempt = last.get(key, 0) + 1
+        todo.append(example)
+    return todo
 
-
-def finish(ex: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in ex.items() if k not in SCRATCH}

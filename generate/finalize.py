@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from codecurate.config import to_dict
+from codecurate.generate.config import GenerateConfig
+from codecurate.generate.examples import Example, Plan
 from codecurate.io import JsonlAppender, side_path, write_json, write_jsonl
 from codecurate.manifest import write_manifest
 from codecurate.timer import Timings
@@ -51,7 +53,7 @@ def merge_unvalidated(records: list[dict], unvalidated_path: Path) -> list[dict]
 
 
 def filter_accepted(
-    cfg: Any, out: Path, rejected_path: Path, timings: Timings, unvalidated_path: Path | None = None
+    cfg: GenerateConfig, out: Path, rejected_path: Path, timings: Timings, unvalidated_path: Path | None = None
 ) -> tuple[list[dict], dict[str, int]]:
     """Rewrite the output without duplicates and contaminated examples; those move to the rejected file."""
     from codecurate.generate.decontam import Index, decontaminate, load_benchmark
@@ -59,21 +61,22 @@ def filter_accepted(
 
     with JsonlAppender(out) as acc:
         records = acc.existing
-    if getattr(cfg, "keep_unvalidated", False) and unvalidated_path is not None:
+    if cfg.keep_unvalidated and unvalidated_path is not None:
         records = merge_unvalidated(records, unvalidated_path)
     removed: list[dict] = []
     hits: dict[str, int] = {}
-    if cfg.dedup:
+    filters = cfg.filters
+    if filters.dedup:
         with timings("dedup"):
-            records, dups = dedup(records, cfg.near_dup_threshold)
+            records, dups = dedup(records, filters.near_dup_threshold)
         removed += [r | {"stage": "duplicate", "reasons": [why]} for r, why in dups]
-    if cfg.decontaminate_with:
+    if filters.decontaminate_with:
         with timings("decontaminate"):
             benchmarks: dict[str, list] = {}
-            for spec in cfg.decontaminate_with:
+            for spec in filters.decontaminate_with:
                 benchmarks |= load_benchmark(spec)
-            index = Index(benchmarks, cfg.ngram, cfg.substring_min_chars)
-            records, dirty = decontaminate(records, index, cfg.ngram_threshold)
+            index = Index(benchmarks, filters.ngram, filters.substring_min_chars)
+            records, dirty = decontaminate(records, index, filters.ngram_threshold)
         hits = dict.fromkeys(benchmarks, 0)
         for r, hit in dirty:
             hits[hit["benchmark"]] += 1
@@ -159,7 +162,7 @@ def build_report(
     }
 
 
-def trust(report: dict[str, Any], items: list, validate: bool) -> dict[str, Any]:
+def trust(report: dict[str, Any], items: list[Example], validate: bool) -> dict[str, Any]:
     """How far the written data was checked: share of written code examples whose tests ran and passed (goal
     1.0 with --validate), and of planned seeds that got tests (kept only at >= 90% line coverage)."""
     counts = report["counts"]
@@ -180,19 +183,25 @@ def trust(report: dict[str, Any], items: list, validate: bool) -> dict[str, Any]
 
 
 def finalize(
-    cfg: Any, out: Path, rejected_path: Path, seeds: list, plan: Any, timings: Timings, tokens: dict[str, int]
+    cfg: GenerateConfig,
+    out: Path,
+    rejected_path: Path,
+    seeds: list,
+    plan: Plan,
+    timings: Timings,
+    tokens: dict[str, int],
 ) -> dict[str, Any]:
-
     unvalidated_path = side_path(out, "unvalidated.jsonl")
     records, hits = filter_accepted(cfg, out, rejected_path, timings, unvalidated_path)
-    if cfg.alpaca or cfg.hf_dir:
+    exports = cfg.exports
+    if exports.alpaca or exports.hf_dir:
         from codecurate.generate.export import to_alpaca, to_hf_dir
 
         with timings("export"):
-            if cfg.alpaca:
-                to_alpaca(records, cfg.alpaca)
-            if cfg.hf_dir:
-                to_hf_dir(records, cfg.hf_dir)
+            if exports.alpaca:
+                to_alpaca(records, exports.alpaca)
+            if exports.hf_dir:
+                to_hf_dir(records, exports.hf_dir)
     report = build_report(records, rejected_path, len(seeds), len(plan.items), plan.skipped, hits, unvalidated_path)
     report["trust"] = trust(report, plan.items, cfg.validate)
     model_s = timings.get("generate", 0.0) + timings.get("discriminate", 0.0)

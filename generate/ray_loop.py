@@ -4,7 +4,7 @@
         --backend vllm --model Qwen/Qwen2.5-Coder-7B-Instruct
 
 The driver (``loop.run``) keeps planning, resume, seed tests, the append-only output files, the memory folder
-and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(JudgeWorker)`` with one actor per
+and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(RoundWorker)`` with one actor per
 model replica. A worker builds its backends once, then judges each batch to completion (generate, parse, rules,
 discriminator, validation, retries up to ``--max-attempts``) and returns every finished try, every memory entry
 and its token counts as rows (accepted, rejected and unvalidated tries under their sink's name). The driver
@@ -22,35 +22,20 @@ import functools
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import Backend, Request, Response
-from codecurate.generate.examples import Item
-from codecurate.generate.judge import Judge, Sink
+from codecurate.generate.backends.base import Backend
+from codecurate.generate.config import GenerateConfig
+from codecurate.generate.examples import Example
+from codecurate.generate.llms import load_backends
 from codecurate.generate.memory import ALL, Memory
+from codecurate.generate.rounds import Round, Sinks, run_round
 from codecurate.io import dumps
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)
-
-
-class LazyBackend:
-    """The generator, loaded on first use: a Ray driver needs it only for seed tests not cached yet."""
-
-    def __init__(self, cfg: Any):
-        self.cfg = cfg
-        self.name = f"{cfg.backend}:{cfg.model}"
-        self._backend: Backend | None = None
-
-    def complete(self, requests: list[Request]) -> list[Response]:
-        if self._backend is None:
-            from codecurate.generate.backends import load_backend
-            from codecurate.generate.loop import backend_options
-
-            opts = backend_options(self.cfg, self.cfg.backend, self.cfg.backend_options)
-            self._backend = load_backend(self.cfg.backend, self.cfg.model, **opts)
-        return self._backend.complete(requests)
 
 
 class _Collect:
@@ -66,8 +51,8 @@ class _Collect:
 class _WorkerMemory(Memory):
     """In-memory pools that also queue each new entry, so the driver can persist it to the memory folder."""
 
-    def __init__(self, cfg: Any, entries: list[tuple[str, dict, bool]], rows: list[tuple[str, dict]]):
-        super().__init__(None, cfg.pool_size, cfg.per_language_memory)
+    def __init__(self, cfg: GenerateConfig, entries: list[tuple[str, dict, bool]], rows: list[tuple[str, dict]]):
+        super().__init__(None, cfg.memory.pool_size, cfg.memory.per_language_memory)
         for task, entry, good in entries:
             self._remember(task, entry, good)
         self.rows = rows
@@ -81,28 +66,32 @@ def _given(backend: Backend, disc: Backend | None) -> tuple[Backend, Backend | N
     return backend, disc
 
 
-class JudgeWorker:
-    """One actor of the pool: ``batch["item"]`` (Items as JSON) in, ``{"sink", "data"}`` rows out."""
+class RoundWorker:
+    """One actor of the pool: ``batch["item"]`` (planned Examples as JSON) in, ``{"sink", "data"}`` rows out."""
 
-    def __init__(self, cfg: Any, templates: dict, make_backends: Any, memory: list[tuple[str, dict, bool]]):
+    def __init__(
+        self,
+        cfg: GenerateConfig,
+        templates: dict,
+        make_backends: Callable[[], tuple[Backend, Backend | None]],
+        memory: list[tuple[str, dict, bool]],
+    ):
         backend, disc = make_backends()
         self.rows: list[tuple[str, dict]] = []
-        self.timings = Timings()
+        sinks = Sinks(*(_Collect(kind, self.rows) for kind in ("accepted", "rejected", "unvalidated")))
         mem = _WorkerMemory(cfg, memory, self.rows)
-        accepted: Sink = _Collect("accepted", self.rows)
-        rejected: Sink = _Collect("rejected", self.rows)
-        unvalidated: Sink = _Collect("unvalidated", self.rows)
-        self.judge = Judge(cfg, templates, backend, disc, mem, accepted, rejected, self.timings, unvalidated)
+        self.round = Round(cfg, templates, backend, disc, mem, sinks, Timings())
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        queue = [Item(**json.loads(text)) for text in batch["item"]]
-        tokens, timings = dict(self.judge.tokens), dict(self.timings)
+        queue = [Example(**json.loads(text)) for text in batch["item"]]
+        rnd = self.round
+        tokens, timings = dict(rnd.tokens), dict(rnd.timings)
         # Retries stay in this worker (its memory has seen the failure); a batch returns only finished items.
         while queue:
-            queue = [dataclasses.replace(it, attempt=it.attempt + 1) for it, done in self.judge.step(queue) if not done]
+            queue = [planned.next_attempt() for planned, done in run_round(queue, rnd) if not done]
         stats = {
-            "tokens": {k: v - tokens.get(k, 0) for k, v in self.judge.tokens.items()},
-            "timings": {k: v - timings.get(k, 0.0) for k, v in self.timings.items()},
+            "tokens": {k: v - tokens.get(k, 0) for k, v in rnd.tokens.items()},
+            "timings": {k: v - timings.get(k, 0.0) for k, v in rnd.timings.items()},
         }
         rows, self.rows[:] = [*self.rows, ("stats", stats)], []
         return {"sink": [kind for kind, _ in rows], "data": [dumps(data) for _, data in rows]}
@@ -113,8 +102,9 @@ def pool_entries(memory: Memory) -> list[tuple[str, dict, bool]]:
     return [(task, e, good) for (task, key, good), pool in memory.pools.items() if key == ALL for e in pool]
 
 
-def _vllm_tensor_parallel(cfg: Any) -> int:
-    return int(cfg.backend_options.get("tensor_parallel_size", 1)) if cfg.backend == "vllm" else 1
+def _vllm_tensor_parallel(cfg: GenerateConfig) -> int:
+    m = cfg.models
+    return int(m.backend_options.get("tensor_parallel_size", 1)) if m.backend == "vllm" else 1
 
 
 def _placement_group_args(tp: int) -> dict[str, Any]:
@@ -126,14 +116,15 @@ def _placement_group_args(tp: int) -> dict[str, Any]:
     return {"scheduling_strategy": PlacementGroupSchedulingStrategy(pg, placement_group_capture_child_tasks=True)}
 
 
-def pool_args(cfg: Any, resources: dict[str, float]) -> dict[str, Any]:
+def pool_args(cfg: GenerateConfig, resources: dict[str, float]) -> dict[str, Any]:
     """`map_batches` keywords: pool size and per-actor resources for this config and cluster."""
     tp = _vllm_tensor_parallel(cfg)
     gpus = resources.get("GPU", 0.0)
-    workers = cfg.ray_workers
+    per_worker = cfg.ray.ray_gpus_per_worker
+    workers = cfg.ray.ray_workers
     if not workers:
-        if cfg.ray_gpus_per_worker > 0:
-            workers = int(gpus // cfg.ray_gpus_per_worker)
+        if per_worker > 0:
+            workers = int(gpus // per_worker)
         elif tp > 1:
             workers = int(gpus // tp)
         else:  # Ray gives a 1-CPU actor one torch thread (OMP_NUM_THREADS=1), so one actor per core
@@ -143,25 +134,23 @@ def pool_args(cfg: Any, resources: dict[str, float]) -> dict[str, Any]:
     import ray.data
 
     pool = ray.data.ActorPoolStrategy(size=workers)
-    args: dict[str, Any] = {"compute": pool, "num_cpus": 1, "num_gpus": cfg.ray_gpus_per_worker}
-    if tp > 1 and cfg.ray_gpus_per_worker == 0:
+    args: dict[str, Any] = {"compute": pool, "num_cpus": 1, "num_gpus": per_worker}
+    if tp > 1 and per_worker == 0:
         args["ray_remote_args_fn"] = functools.partial(_placement_group_args, tp)
     return args
 
 
 def run_on_ray(
-    cfg: Any,
-    todo: list[Item],
+    cfg: GenerateConfig,
+    todo: list[Example],
     templates: dict,
     memory: Memory,
-    accepted: Sink,
-    rejected: Sink,
+    sinks: Sinks,
     timings: Timings,
     backend: Backend | None = None,
     disc_backend: Backend | None = None,
-    unvalidated: Sink | None = None,
 ) -> dict[str, int]:
-    """Judge `todo` on a Ray actor pool, writing each finished try as it arrives; returns token counts."""
+    """Run the rounds of `todo` on a Ray actor pool, writing each finished try as it arrives; returns token counts."""
     from tqdm.auto import tqdm
 
     from codecurate.raycluster import connect
@@ -169,23 +158,22 @@ def run_on_ray(
     tokens: Counter = Counter({"prompt": 0, "completion": 0, "requests": 0})
     if not todo:  # a finished run resumed: no need to start or join a cluster
         return dict(tokens)
-    ray = connect(cfg.ray_address or None)
+    ray = connect(cfg.ray.ray_address or None)
+    make_backends: Callable[[], tuple[Backend, Backend | None]]
     if backend is not None:
         make_backends = functools.partial(_given, backend, disc_backend)
     else:
-        from codecurate.generate.loop import load_backends
-
-        if _vllm_tensor_parallel(cfg) > 1 and "distributed_executor_backend" not in cfg.backend_options:
+        options = cfg.models.backend_options
+        if _vllm_tensor_parallel(cfg) > 1 and "distributed_executor_backend" not in options:
             # Inside a Ray actor vLLM must spread its tensor-parallel ranks over Ray, in the worker's placement group.
-            cfg = dataclasses.replace(
-                cfg, backend_options=cfg.backend_options | {"distributed_executor_backend": "ray"}
-            )
+            models = dataclasses.replace(cfg.models, backend_options=options | {"distributed_executor_backend": "ray"})
+            cfg = dataclasses.replace(cfg, models=models)
         make_backends = functools.partial(load_backends, cfg)
     args = pool_args(cfg, ray.cluster_resources())
     log.info("Ray: %d items on %d LLM workers (%g GPUs each)", len(todo), args["compute"].max_size, args["num_gpus"])
-    ds = ray.data.from_items([{"item": dumps(dataclasses.asdict(it))} for it in todo])
+    ds = ray.data.from_items([{"item": dumps(ex.planned())} for ex in todo])
     ds = ds.map_batches(
-        JudgeWorker,
+        RoundWorker,
         batch_size=cfg.batch_size,
         fn_constructor_kwargs={
             "cfg": cfg,
@@ -207,8 +195,7 @@ def run_on_ray(
                     for name, seconds in data["timings"].items():
                         timings[name] = round(timings.get(name, 0.0) + seconds, 3)
                 else:
-                    sinks = {"accepted": accepted, "unvalidated": unvalidated or rejected}
-                    sinks.get(kind, rejected).write(data)
+                    getattr(sinks, kind).write(data)
                     item = (data["seed_id"], data["task"])  # several sampled candidates finish one item once
                     if item not in done and (data["verdict"] == "accept" or data["attempt"] >= cfg.max_attempts):
                         done.add(item)

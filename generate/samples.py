@@ -1,6 +1,6 @@
 """MultiPL-T-style sampling: many candidates per try, every passing one kept, near-duplicates among them removed.
 
-    params = sampling_for(cfg, task)                  # n candidates and their temperature for one request
+    n, temperature = samples_for(cfg.sampling, task)  # candidates and their temperature for one request
     kept, dropped = rouge_dedup(texts, threshold=0.6)  # indices kept (first of each group) / dropped
 
 MultiPL-T samples many translations per function at a high temperature, keeps every one whose tests pass, and
@@ -13,7 +13,10 @@ deterministic.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codecurate.generate.config import SamplingConfig
 
 SAMPLED_TASKS = ("generate", "translate")  # tasks whose answer is code that tests decide on
 
@@ -43,8 +46,9 @@ def rouge_dedup(texts: list[str], threshold: float = 0.6) -> tuple[list[int], li
     return kept, dropped
 
 
-def samples_for(cfg: Any, task: str) -> tuple[int, float]:
-    """(candidates per request, temperature) for one item of ``task``: ``--samples`` only for sampled tasks."""
-    n = cfg.samples if task in SAMPLED_TASKS else 1
-    temperature = cfg.sample_temperature if n > 1 and cfg.sample_temperature is not None else cfg.temperature
+def samples_for(sampling: SamplingConfig, task: str) -> tuple[int, float]:
+    """(candidates per request, temperature) for one example of ``task``: ``--samples`` only for sampled tasks."""
+    n = sampling.samples if task in SAMPLED_TASKS else 1
+    given = sampling.sample_temperature
+    temperature = given if n > 1 and given is not None else sampling.temperature
     return n, temperature

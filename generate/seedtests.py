@@ -40,16 +40,18 @@ class SeedTestConfig:
     )
     timeout_s: float = field(default=5.0, metadata={"help": "Wall-clock limit per assertion run, in seconds."})
     workers: int | None = field(default=None, metadata={"help": "Parallel sandbox runs (default: CPU count)."})
-    max_tokens: int = field(default=512, metadata={"help": "LLM tokens per answer."})
+    max_tokens: int = field(default=256, metadata={"help": "LLM tokens per answer."})
     temperature: float = field(default=0.0, metadata={"help": "LLM sampling temperature with one sample (0 = greedy)."})
     samples: int = field(
         default=1,
         metadata={"help": "Answers to ask for per seed; every passing assertion of any of them is kept (MultiPL-T "
                   "samples several test suites per function; 1 suits CPU)."},
     )  # fmt: skip
-    sample_temperature: float = field(
-        default=0.8, metadata={"help": "Sampling temperature when samples > 1 (MultiPL-T: 0.8)."}
-    )
+    sample_temperature: float | None = field(
+        default=None,
+        metadata={"help": "Sampling temperature when samples > 1 (default: the stage's --sample-temperature, else "
+                  "MultiPL-T's 0.8)."},
+    )  # fmt: skip
 
 
 PROMPT = """Write {n} Python assert statements that test the function below. Each must be one line of the form
@@ -214,7 +216,9 @@ def _runnable_seeds(seeds: list[dict], cfg: SeedTestConfig, stats: Counter) -> l
 def _ask(todo: list[tuple[dict, str]], backend: Backend, cfg: SeedTestConfig, stats: Counter) -> list[tuple[dict, str]]:
     """(seed, assertion) candidates: the distinct assertions of all ``cfg.samples`` answers per seed."""
     sampled = cfg.samples > 1
-    temperature = cfg.sample_temperature if sampled else cfg.temperature
+    temperature = cfg.temperature
+    if sampled:
+        temperature = cfg.sample_temperature if cfg.sample_temperature is not None else 0.8
     params = SamplingParams(temperature=temperature, max_tokens=cfg.max_tokens, n=cfg.samples)
     requests = [
         Request([{"role": "user", "content": prompt_for(seed, name, cfg.n_tests)}], params) for seed, name in todo

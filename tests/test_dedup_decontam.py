@@ -104,7 +104,7 @@ def test_all_shared_benchmark_formats_load_and_match(shared_data):
 def default_index():
     from codecurate.generate.loop import GenerateConfig
 
-    specs = GenerateConfig(input="x", output="y").decontaminate_with
+    specs = GenerateConfig(input="x", output="y").filters.decontaminate_with
     assert specs == ["humaneval", "mbpp", "humanevalpack", "multipl-e"]
     benchmarks = {}
     for spec in specs:  # bundled data: no network, no ../shared
