@@ -17,8 +17,8 @@ from typing import Any
 
 from codecurate.docstrings import code_without_docstring
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import Request
 from codecurate.io import iter_records, sha256_text
+from codecurate.llm.base import Request
 from codecurate.records import TASKS, seed_id
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from codecurate.generate.backends.base import Backend, Request, Response
 from codecurate.generate.config import GenerateConfig
+from codecurate.llm.base import Backend, Request, Response
 
 
 def backend_options(cfg: GenerateConfig, kind: str, given: dict) -> dict:
@@ -18,7 +18,7 @@ def backend_options(cfg: GenerateConfig, kind: str, given: dict) -> dict:
 def load_backends(cfg: GenerateConfig) -> tuple[Backend, Backend | None]:
     """(generator, discriminator): the generator again for ``discriminator: same`` on the same backend, None for
     ``none``."""
-    from codecurate.generate.backends import load_backend
+    from codecurate.llm import load_backend
 
     m = cfg.models
     options = functools.partial(backend_options, cfg)
@@ -42,7 +42,7 @@ class LazyBackend:
 
     def complete(self, requests: list[Request]) -> list[Response]:
         if self._backend is None:
-            from codecurate.generate.backends import load_backend
+            from codecurate.llm import load_backend
 
             m = self.cfg.models
             self._backend = load_backend(m.backend, m.model, **backend_options(self.cfg, m.backend, m.backend_options))

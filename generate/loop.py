@@ -19,7 +19,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from codecurate.generate.backends.base import Backend
 from codecurate.generate.config import GenerateConfig
 from codecurate.generate.examples import make_bug_fn, parse_mix, plan_items, read_seeds, still_to_do, translate_targets
 from codecurate.generate.finalize import finalize
@@ -29,6 +28,7 @@ from codecurate.generate.rounds import Round, Sinks, run_rounds
 from codecurate.generate.seedtest_store import attach_seed_tests
 from codecurate.generate.templates import load_templates
 from codecurate.io import JsonlAppender, side_path
+from codecurate.llm.base import Backend
 from codecurate.timer import Timings
 
 # Public names of this module (the CLI and pipeline load GenerateConfig and run from here).

@@ -26,13 +26,13 @@ from collections.abc import Callable
 from typing import Any
 
 from codecurate.errors import UserError
-from codecurate.generate.backends.base import Backend
 from codecurate.generate.config import GenerateConfig
 from codecurate.generate.examples import Example
 from codecurate.generate.llms import load_backends
 from codecurate.generate.memory import ALL, Memory
 from codecurate.generate.rounds import Round, Sinks, run_round
 from codecurate.io import dumps
+from codecurate.llm.base import Backend
 from codecurate.timer import Timings
 
 log = logging.getLogger(__name__)

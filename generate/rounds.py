@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from codecurate.generate import steps
-from codecurate.generate.backends.base import Backend
 from codecurate.generate.config import GenerateConfig
 from codecurate.generate.examples import Example
 from codecurate.generate.feedback import memory_entry
 from codecurate.generate.memory import Memory
 from codecurate.generate.templates import template_hash
+from codecurate.llm.base import Backend
 from codecurate.timer import Timings
 
 # The chain a batch goes through, in order; `record` ends it.

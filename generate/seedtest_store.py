@@ -12,10 +12,10 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from codecurate.generate.backends.base import Backend
 from codecurate.generate.examples import Example
 from codecurate.generate.seedtests import SeedTestConfig, add_seed_tests
 from codecurate.io import JsonlAppender, sha256_text
+from codecurate.llm.base import Backend
 from codecurate.seedcode import seed_program
 from codecurate.timer import Timings
 

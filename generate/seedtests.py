@@ -22,10 +22,10 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
+from codecurate.codeblocks import extract_code
 from codecurate.execute.harness import build_test_program, new_token, read_verdict
 from codecurate.execute.sandbox import ExecutionResult, Limits, execute_many
-from codecurate.generate.backends.base import Backend, Request, SamplingParams
-from codecurate.generate.validate import extract_code
+from codecurate.llm.base import Backend, Request, SamplingParams
 from codecurate.seedcode import global_reads, seed_program, seed_span
 from codecurate.seedprobe import check_runnable
 

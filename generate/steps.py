@@ -14,7 +14,6 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from codecurate.codeblocks import extract_code, fence
-from codecurate.generate.backends.base import Backend, Request, Response, SamplingParams
 from codecurate.generate.discriminate import verdict
 from codecurate.generate.examples import Example
 from codecurate.generate.parse import parse_reply
@@ -22,6 +21,7 @@ from codecurate.generate.rules import check_example
 from codecurate.generate.samples import rouge_dedup, samples_for
 from codecurate.generate.templates import ask_fields, checklist, discriminator_messages, generation_messages
 from codecurate.generate.validate import CODE_TASKS
+from codecurate.llm.base import Backend, Request, Response, SamplingParams
 from codecurate.records import chat_messages
 
 if TYPE_CHECKING:
