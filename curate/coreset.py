@@ -198,6 +198,26 @@ def _float_or_none(x: float) -> float | None:
     return None if np.isnan(x) else round(float(x), 6)
 
 
+def _embed(cfg: CurateConfig, records: list[dict], out: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    """The pool's vectors and embedding stats: precomputed (``--embeddings``), by Ray actors, or in this process."""
+    from codecurate.curate.embed import texts_for
+
+    if cfg.embeddings:
+        return load_embeddings(cfg.embeddings, len(records)), {"embedded": 0, "cached": 0}
+    texts = texts_for(records, cfg.embed_field)
+    if cfg.ray.executor == "ray":
+        from codecurate.curate.embed_ray import embed_shards_ray
+
+        return embed_shards_ray(
+            texts, side_path(out, "embeddings"), cfg.encoding, shard_rows=cfg.chunk_size,
+            address=cfg.ray.ray_address, workers=cfg.ray.ray_workers, gpus_per_worker=cfg.ray.ray_gpus_per_worker,
+        )  # fmt: skip
+    from codecurate.curate.embed import embed_texts
+
+    return embed_texts(texts, cfg.encoding, cache=cfg.cache_dir or None, chunk_size=cfg.chunk_size,
+                       use_cache=cfg.cache)  # fmt: skip
+
+
 def run(cfg: CurateConfig) -> dict[str, Any]:
     """The curate stage, under the lock of its output (one writer per output, also for library callers)."""
     with output_lock(cfg.output):
@@ -229,24 +249,7 @@ def _run(cfg: CurateConfig) -> dict[str, Any]:
     initial = initial_rows(cfg.initial, ids) if cfg.initial else np.zeros(0, dtype=np.int64)
 
     with timings("embed"):
-        if cfg.embeddings:
-            X, est = load_embeddings(cfg.embeddings, N), {"embedded": 0, "cached": 0}
-        elif cfg.ray.executor == "ray":
-            from codecurate.curate.embed import texts_for
-            from codecurate.curate.embed_ray import embed_shards_ray
-
-            X, est = embed_shards_ray(
-                texts_for(records, cfg.embed_field), side_path(out, "embeddings"), cfg.encoding,
-                shard_rows=cfg.chunk_size, address=cfg.ray.ray_address, workers=cfg.ray.ray_workers,
-                gpus_per_worker=cfg.ray.ray_gpus_per_worker,
-            )  # fmt: skip
-        else:
-            from codecurate.curate.embed import embed_texts, texts_for
-
-            X, est = embed_texts(
-                texts_for(records, cfg.embed_field), cfg.encoding, cache=cfg.cache_dir or None,
-                chunk_size=cfg.chunk_size, use_cache=cfg.cache,
-            )  # fmt: skip
+        X, est = _embed(cfg, records, out)
     with timings("select"):
         if quotas:
             rows, cluster, dist = select_by_language(
