@@ -1,19 +1,20 @@
-"""Coreset selection speed and quality: ours against WaveCoder's k-center reference, plus scaling to 1M functions.
+"""Coreset selection speed and quality: ours against WaveCoder's k-center reference, at 10k, 50k and 200k.
 
-    nice python bench/selection.py            # pools 10k, 50k and 200k, n = 1% and 2%; scaling at 10k/50k/200k
-    python bench/selection.py --skip-200k     # pools 10k and 50k only (200k takes long on a loaded machine)
-    python bench/selection.py --quick         # pools 2k, 5k and 20k, a minute
+    nice -n 5 python bench/selection.py            # pools 10k, 50k and 200k, n = 1% and 2%, median of 3 runs
+    python bench/selection.py --skip-200k           # pools 10k and 50k only
+    python bench/selection.py --quick               # pools 2k, 5k and 20k, a minute
+    python bench/selection.py --census              # also: how many rows each pruning rule leaves, 50k / 500
 
-Data: synthetic clustered float32 384-d unit vectors (MiniLM's width): 1,000 Gaussian clusters with Dirichlet
-sizes around random centres, so there are dense families and sparse outliers as in code corpora.
+Data: synthetic clustered float32 384-d unit vectors (MiniLM's width): 50 families of 40 leaves with Dirichlet
+sizes, so there are dense families and sparse outliers as in code corpora.
 
 Reference: a faithful re-implementation of WaveCoder's kCenterGreedy (microsoft/WaveCoder
 src/data/raw_code_collection/utils/kcenter_greedy.py, itself from google/active-learning): every pick calls
 sklearn ``pairwise_distances(features, features[[ind]])`` over the whole pool and ``np.minimum`` into an (N, 1)
-array; the first pick is row 0 (``np.argmax(None)``). Where the full reference would take too long, a fixed number
-of picks is timed and extrapolated linearly (every pick does the same full-pool work); the reference's radius is
-then that of the same greedy sequence, which our k-center reproduces when started from row 0 (checked where the
-reference runs in full).
+array; the first pick is row 0 (``np.argmax(None)``). Every pick does the same full-pool work, so where the full
+reference would take long, ``--ref-picks`` picks are timed and extrapolated linearly; the reference's radius is
+then that of the same greedy sequence, which our k-center reproduces when started from row 0 (checked on the picks
+the reference made). Times are medians of ``--repeat`` runs, ours and the reference's alike.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import tracemalloc
 
 import numpy as np
 
-from codecurate.curate import select as _select
 from codecurate.curate.diversity import coverage
 from codecurate.curate.select import kcenter, kmeans, random_subset
 
@@ -83,62 +83,99 @@ def same_up_to_ties(a: list[int], b: list[int], X: np.ndarray) -> bool:
 
 
 def timed(fn, *args, **kwargs):
-    tracemalloc.start()
     start = time.perf_counter()
     out = fn(*args, **kwargs)
-    seconds = time.perf_counter() - start
+    return out, time.perf_counter() - start
+
+
+def peak_memory(fn, *args, **kwargs) -> int:
+    tracemalloc.start()
+    fn(*args, **kwargs)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return out, seconds, peak
+    return peak
 
 
-def compare(pools: list[int], fractions: list[float], ref_cap: int, full_ref_work: int) -> list[dict]:
+def compare(pools: list[int], fractions: list[float], ref_cap: int, full_ref_work: int, repeat: int,
+            with_kmeans: bool) -> list[dict]:  # fmt: skip
     rows = []
     for N in pools:
         X = clustered(N)
         for frac in fractions:
             n = int(N * frac)
             full = N * n <= full_ref_work  # pool rows x picks: the reference's cost
-            ref_picks, per_pick = reference_kcenter(X, n, None if full else ref_cap)
-            ref_s = per_pick * n
-            (same, _), _, _ = timed(kcenter, X, n, initial=[0])  # the reference's own start row
+            per_pick = []
+            for _ in range(repeat):
+                ref_picks, p = reference_kcenter(X, n, None if full else ref_cap)
+                per_pick.append(p)
+            ref_s = float(np.median(per_pick)) * n
+            (same, _), _ = timed(kcenter, X, n, initial=[0])  # the reference's own start row
             # k-center from row 0 reproduces the reference picks (ties aside)
             assert same_up_to_ties(same[: len(ref_picks)].tolist(), ref_picks, X)
             ref_r = coverage(X, same)["covering_radius"]
-            (kc, _), kc_s, kc_mem = timed(kcenter, X, n, seed=0)
-            # The previous candidate step (np.take of the rows, then a matvec), same bound: what the in-place
-            # FAISS dot product changed.
-            in_place, _select._dots_at = _select._dots_at, _select._dots
-            try:
-                (old, _), old_s, _ = timed(kcenter, X, n, seed=0)
-            finally:
-                _select._dots_at = in_place
-            assert same_up_to_ties(old.tolist(), kc.tolist(), X)
-            (km, _), km_s, km_mem = timed(kmeans, X, n, seed=0)
+            runs = [timed(kcenter, X, n, seed=0) for _ in range(repeat)]
+            kc, kc_stats = runs[0][0]
+            kc_s = float(np.median([t for _, t in runs]))
+            km_s, km_r = float("nan"), float("nan")
+            if with_kmeans:
+                (km, _), km_s = timed(kmeans, X, n, seed=0)
+                km_r = coverage(X, km)["covering_radius"]
             rnd, _ = random_subset(X, n, seed=0)
-            kc_r, km_r = coverage(X, kc)["covering_radius"], coverage(X, km)["covering_radius"]
             rows.append({
                 "pool": N, "n": n, "ref_s": ref_s, "ref_note": "full" if full else f"{len(ref_picks)} picks x{n}",
-                "ref_r": ref_r, "kc_s": kc_s, "old_s": old_s, "kc_r": kc_r, "km_s": km_s, "km_r": km_r,
-                "rnd_r": coverage(X, rnd)["covering_radius"], "kc_mem": kc_mem, "km_mem": km_mem,
+                "ref_r": ref_r, "kc_s": kc_s, "kc_runs": [t for _, t in runs],
+                "kc_r": coverage(X, kc)["covering_radius"],
+                "work": kc_stats["rows_scanned"] / (N * n), "km_s": km_s, "km_r": km_r,
+                "rnd_r": coverage(X, rnd)["covering_radius"], "kc_mem": peak_memory(kcenter, X, n, seed=0),
+                "pool_mem": X.nbytes, "load": load_avg(),
             })  # fmt: skip
             r = rows[-1]
-            print(f"  pool {N:>7,} n {n:>5,}: ref {ref_s:8.1f}s ({r['ref_note']}), kcenter {kc_s:6.2f}s "
-                  f"(gathering: {old_s:6.2f}s), kmeans {km_s:6.1f}s, load {load_avg()}", flush=True)  # fmt: skip
+            print(f"  pool {N:>7,} n {n:>5,}: ref {ref_s:8.1f}s ({r['ref_note']}), kcenter {kc_s:6.3f}s "
+                  f"({' '.join(f'{t:.3f}' for t in r['kc_runs'])}), {ref_s / kc_s:5.1f}x, kmeans {km_s:6.1f}s, "
+                  f"load {r['load']}", flush=True)  # fmt: skip
     return rows
 
 
-def scaling(pools: list[int], frac: float) -> list[dict]:
-    rows = []
-    for N in pools:
-        X = clustered(N, seed=1)
-        n = max(1, int(N * frac))
-        _, kc_s, kc_mem = timed(kcenter, X, n, seed=0)
-        _, km_s, km_mem = timed(kmeans, X, n, seed=0)
-        rows.append({"pool": N, "n": n, "kc_s": kc_s, "km_s": km_s, "kc_mem": kc_mem, "km_mem": km_mem,
-                     "pool_mem": X.nbytes})  # fmt: skip
-        print(f"  scaling pool {N:>7,}: kcenter {kc_s:6.2f}s kmeans {km_s:6.1f}s", flush=True)
-    return rows
+def census(N: int, n: int) -> None:
+    """Per pick, the rows each exact pruning rule leaves in play on the benchmark pool (plain greedy from row 0):
+
+    - Elkan's row test (the triangle inequality): row i can move only if ||c - a_i|| < 2 d_i;
+    - Voronoi cells of the picks: cell j is skipped when ||c - c_j|| >= 2 max_{i in j} d_i;
+    - rows that actually move (d_i drops);
+    - the lazy pass's row-centre distances, per pick (``rows_scanned / n``)."""
+    X = clustered(N)
+    C = np.empty((n, X.shape[1]), dtype=np.float32)
+    d = np.full(N, np.inf, dtype=np.float32)  # Euclidean distance to the nearest pick
+    a = np.zeros(N, dtype=np.int64)
+    elkan = cells = moved = 0
+    row = 0
+    for k in range(n):
+        C[k] = X[row]
+        if k:
+            cc = np.sqrt(np.maximum(2.0 - 2.0 * (C[:k] @ C[k]), 0.0))  # new centre to every earlier one
+            elkan += int((cc[a] < 2.0 * d).sum())
+            cell_max = np.zeros(k, dtype=np.float32)
+            np.maximum.at(cell_max, a, d)
+            open_cell = cc < 2.0 * cell_max
+            cells += int(open_cell[a].sum())
+        new = np.sqrt(np.maximum(2.0 - 2.0 * (X @ C[k]), 0.0))
+        better = new < d
+        moved += int(better.sum()) if k else 0
+        d[better], a[better] = new[better], k
+        d[row] = 0.0
+        row = int(np.argmax(d))
+    _, st = kcenter(X, n, initial=[0])
+    print(f"\n### Rows in play per pick, pool {N:,}, n {n:,} (plain greedy from row 0)\n")
+    print("| rule | rows in play per pick | share of the pool |")
+    print("|---|---:|---:|")
+    rules = [("Elkan row test: dist(c, a_i) < 2 d_i", elkan), ("Voronoi cells: dist(c, c_j) < 2 max_j d_i", cells),
+             ("rows that actually move", moved)]  # fmt: skip
+    for name, count in rules:
+        print(f"| {name} | {count / (n - 1):,.0f} | {count / (n - 1) / N:.1%} |")
+    print(
+        f"| lazy pass: row-centre distances computed | {st['rows_scanned'] / n:,.0f} | "
+        f"{st['rows_scanned'] / n / N:.1%} |"
+    )
 
 
 def fit_1m(pools: list[int], secs: list[float]) -> tuple[float, float]:
@@ -149,43 +186,41 @@ def fit_1m(pools: list[int], secs: list[float]) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small pools (5k, 20k), for a smoke run")
+    ap.add_argument("--quick", action="store_true", help="small pools (2k, 5k, 20k), for a smoke run")
     ap.add_argument("--ref-picks", type=int, default=100, help="reference picks timed when it is extrapolated")
-    ap.add_argument("--skip-200k", action="store_true", help="leave out the 200k pool (comparison and scaling)")
-    ap.add_argument("--no-scaling", action="store_true", help="only the comparison with the reference")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per point; times are medians")
+    ap.add_argument("--skip-200k", action="store_true", help="leave out the 200k pool")
+    ap.add_argument("--no-kmeans", action="store_true", help="leave out k-means (its time dominates at 200k)")
+    ap.add_argument("--census", action="store_true", help="rows each pruning rule leaves in play, 50k / 500")
     args = ap.parse_args()
     pools = [2_000, 5_000, 20_000] if args.quick else [10_000, 50_000] + ([] if args.skip_200k else [200_000])
-    full_work = 5_000 * 100 if args.quick else 50_000 * 500
-    scale_pools = pools
+    full_work = 5_000 * 100 if args.quick else 10_000 * 200
     print(f"load average at the start: {load_avg()} (1/5/15 min), cpus {os.cpu_count()}", flush=True)
 
-    rows = compare(pools, [0.01, 0.02], args.ref_picks, full_work)
+    rows = compare(pools, [0.01, 0.02], args.ref_picks, full_work, args.repeat, not args.no_kmeans)
     print("\n### k-center / k-means vs WaveCoder reference (synthetic hierarchical 384-d unit vectors)\n")
-    print("| pool | n | reference s | ours k-center s | speed-up | gathering candidates s | speed-up | "
-          "radius ours / ref | k-means s | k-means radius / ref | random radius / ref |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| pool | n | reference s | ours k-center s | speed-up | row-centre distances, share of plain | "
+          "radius ours / ref | k-means s | k-means radius / ref | random radius / ref | load |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
-        print(f"| {r['pool']:,} | {r['n']:,} | {r['ref_s']:.1f} ({r['ref_note']}) | {r['kc_s']:.2f} | "
-              f"{r['ref_s'] / r['kc_s']:.0f}x | {r['old_s']:.2f} | {r['ref_s'] / r['old_s']:.0f}x | "
-              f"{r['kc_r'] / r['ref_r']:.3f} | {r['km_s']:.1f} | {r['km_r'] / r['ref_r']:.3f} | "
-              f"{r['rnd_r'] / r['ref_r']:.3f} |")  # fmt: skip
-    if args.no_scaling:
-        print(f"\nload average at the end: {load_avg()}")
-        return
+        print(f"| {r['pool']:,} | {r['n']:,} | {r['ref_s']:.1f} ({r['ref_note']}) | {r['kc_s']:.3f} | "
+              f"{r['ref_s'] / r['kc_s']:.0f}x | {r['work']:.1%} | {r['kc_r'] / r['ref_r']:.3f} | {r['km_s']:.1f} | "
+              f"{r['km_r'] / r['ref_r']:.3f} | {r['rnd_r'] / r['ref_r']:.3f} | {r['load']} |")  # fmt: skip
 
-    srows = scaling(scale_pools, 0.01)
-    print("\n### Scaling at n = 1% of the pool (measured, then a power-law fit extrapolated to 1M)\n")
-    print("| pool | n | k-center s | k-means s | k-center extra MiB | k-means extra MiB | pool MiB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for r in srows:
-        print(f"| {r['pool']:,} | {r['n']:,} | {r['kc_s']:.2f} | {r['km_s']:.1f} | {r['kc_mem'] / 2**20:.0f} | "
-              f"{r['km_mem'] / 2**20:.0f} | {r['pool_mem'] / 2**20:.0f} |")  # fmt: skip
-    ps = [r["pool"] for r in srows]
-    kc1m, kcb = fit_1m(ps, [r["kc_s"] for r in srows])
-    km1m, kmb = fit_1m(ps, [r["km_s"] for r in srows])
-    print(f"| 1,000,000 (fit) | 10,000 | {kc1m:.0f} (t ~ N^{kcb:.2f}) | {km1m:.0f} (t ~ N^{kmb:.2f}) | "
-          f"{srows[-1]['kc_mem'] * 1e6 / ps[-1] / 2**20:.0f} (linear) | - | {1e6 * 384 * 4 / 2**20:.0f} |")  # fmt: skip
-
+    one = [r for r in rows if r["n"] == int(r["pool"] * 0.01)]
+    print("\n### k-center at n = 1% of the pool: scaling (power law fitted to the rows above, extrapolated to 1M)\n")
+    print("| pool | n | k-center s | k-center extra MiB | pool MiB |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in one:
+        print(f"| {r['pool']:,} | {r['n']:,} | {r['kc_s']:.3f} | {r['kc_mem'] / 2**20:.0f} | "
+              f"{r['pool_mem'] / 2**20:.0f} |")  # fmt: skip
+    if len(one) > 1:
+        ps = [r["pool"] for r in one]
+        kc1m, kcb = fit_1m(ps, [r["kc_s"] for r in one])
+        print(f"| 1,000,000 (fit) | 10,000 | {kc1m:.0f} (t ~ N^{kcb:.2f}) | "
+              f"{one[-1]['kc_mem'] * 1e6 / ps[-1] / 2**20:.0f} (linear) | {1e6 * 384 * 4 / 2**20:.0f} |")  # fmt: skip
+    if args.census:
+        census(50_000 if not args.quick else 5_000, 500 if not args.quick else 50)
     print(f"\nload average at the end: {load_avg()}")
 
 

@@ -85,8 +85,8 @@ class _StaleBounds:
     since those can only be higher. Picked rows hold ``+inf``.
     """
 
-    def __init__(self, X: np.ndarray, n: int, chunk_rows: int, target: int = 256) -> None:
-        self.X, self.chunk_rows, self.target = X, chunk_rows, target
+    def __init__(self, X: np.ndarray, n: int, chunk_rows: int, target: int = 64, spread: float = 0.5) -> None:
+        self.X, self.chunk_rows, self.target, self.spread = X, chunk_rows, target, spread
         self.centers = np.empty((n, X.shape[1]), dtype=np.float32)
         self.k = 0
         self.sim = np.full(X.shape[0], -np.inf, dtype=np.float32)
@@ -129,7 +129,7 @@ class _StaleBounds:
         start = 0
         while start < len(rows):
             first = int(seen[start])
-            end = max(start + 1, int(np.searchsorted(seen, k - (k - first) // 2, side="right")))
+            end = max(start + 1, int(np.searchsorted(seen, k - int((k - first) * self.spread), side="right")))
             for s in _chunks(end - start, self.chunk_rows):
                 group = rows[start + s : min(end, start + s + self.chunk_rows)]
                 if first == k - 1 and self.in_place:
