@@ -173,7 +173,7 @@ def test_pool_size_and_placement_follow_the_cluster(tmp_path):
     assert args["compute"].max_size == 2 and args["num_gpus"] == 0 and callable(args["ray_remote_args_fn"])
     cpu = cfg_for(tmp_path, executor="ray", ray_workers=0)
     assert pool_args(cpu, {"CPU": 2.0})["compute"].max_size == 2
-    cpu.ray_workers = 1
+    cpu.ray.ray_workers = 1
     assert pool_args(cpu, {"CPU": 2.0})["compute"].max_size == 1
     with pytest.raises(UserError, match="0 GPUs"):
         pool_args(cfg_for(tmp_path, executor="ray", ray_workers=0, ray_gpus_per_worker=1), {"CPU": 2.0})
