@@ -252,7 +252,12 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         parse_mix(self.mix)
         _at_least_one(self, ("batch_size", "max_attempts", "tasks_per_seed"))
-        _at_least_one(self.seed_tests, ("samples",))
+        tests = self.seed_tests
+        for name in ("n_tests", "max_tokens", "samples", "workers"):
+            if (value := getattr(tests, name)) is not None and value < 1:
+                raise UserError(f"--test-{name.replace('_', '-')} must be at least 1")
+        if tests.timeout_s <= 0 or not 0 <= tests.min_coverage <= 1:
+            raise UserError("--test-timeout-s must be > 0 and --test-min-coverage in [0, 1]")
         if self.limit is not None and self.limit < 0:
             raise UserError("--limit must be >= 0")
         if self.ray.ray_workers < 0 or self.ray.ray_gpus_per_worker < 0:

@@ -34,23 +34,29 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SeedTestConfig:
-    n_tests: int = field(default=8, metadata={"help": "Assertions to ask the LLM for, per seed."})
+    """How seed tests are written and kept; in the generate stage the section ``seed_tests``, flags ``--test-*``."""
+
+    n_tests: int = field(default=8, metadata={"help": "seed tests: assertions asked of the LLM per seed"})
     min_coverage: float = field(
-        default=0.9, metadata={"help": "Drop a seed's tests when they cover less of it than this (MultiPL-T: 0.9)."}
+        default=0.9, metadata={"help": "seed tests: drop a seed's tests covering less of it than this (MultiPL-T)"}
     )
-    timeout_s: float = field(default=5.0, metadata={"help": "Wall-clock limit per assertion run, in seconds."})
-    workers: int | None = field(default=None, metadata={"help": "Parallel sandbox runs (default: CPU count)."})
-    max_tokens: int = field(default=256, metadata={"help": "LLM tokens per answer."})
-    temperature: float = field(default=0.0, metadata={"help": "LLM sampling temperature with one sample (0 = greedy)."})
+    timeout_s: float = field(default=5.0, metadata={"help": "seed tests: wall-clock limit per assertion run (s)"})
+    workers: int | None = field(
+        default=None, metadata={"help": "seed tests: parallel sandbox runs (None: one per CPU)"}
+    )
+    max_tokens: int = field(default=256, metadata={"help": "seed tests: LLM tokens per answer"})
+    temperature: float = field(
+        default=0.0, metadata={"help": "seed tests: LLM temperature with one sample (0 = greedy)"}
+    )
     samples: int = field(
         default=1,
-        metadata={"help": "Answers to ask for per seed; every passing assertion of any of them is kept (MultiPL-T "
-                  "samples several test suites per function; 1 suits CPU)."},
+        metadata={"help": "seed tests: answers asked per seed, at --test-sample-temperature; every passing assertion "
+                  "of any of them is kept (MultiPL-T samples several test suites per function; 1 suits CPU)"},
     )  # fmt: skip
     sample_temperature: float | None = field(
         default=None,
-        metadata={"help": "Sampling temperature when samples > 1 (default: the stage's --sample-temperature, else "
-                  "MultiPL-T's 0.8)."},
+        metadata={"help": "seed tests: temperature when samples > 1 (None: the stage's --sample-temperature, else "
+                  "MultiPL-T's 0.8)"},
     )  # fmt: skip
 
 

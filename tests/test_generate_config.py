@@ -102,6 +102,8 @@ def test_python_callers_keep_the_flat_names():
         GenerateConfig("s.jsonl", executer="ray")
     with pytest.raises(UserError, match="--sandbox-workers"):
         GenerateConfig("s.jsonl", sandbox_workers=0)
+    with pytest.raises(UserError, match="--test-samples"):
+        GenerateConfig("s.jsonl", test_samples=0)
 
 
 def test_seed_test_temperature_resolution():
