@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from test_report import make_run
+from golden_run import golden_run  # noqa: F401  (the fixture)
+from test_report import CHARTS
 
 from codecurate.report import build_report
 
@@ -51,19 +52,19 @@ def probe(page: Path) -> dict:
     return json.loads(html.unescape(found.group(1)))
 
 
-def test_report_renders_in_chromium(tmp_path: Path) -> None:
-    run_dir = make_run(tmp_path)
+def test_report_renders_in_chromium(golden_run: Path, tmp_path: Path) -> None:  # noqa: F811
+    run_dir = Path(shutil.copytree(golden_run, tmp_path / "run", symlinks=True))
     html_path, _ = build_report(run_dir)
     result = probe(html_path)
     assert result["title"] == "Run report: run"
-    assert len(result["imgs"]) == 8
+    assert len(result["imgs"]) == len(CHARTS)
     broken = [i["alt"] for i in result["imgs"] if i["w"] == 0 or i["h"] == 0]
     assert not broken, f"images that did not decode: {broken}"
     assert len(result["tables"]) >= 10
     for cells in result["tables"]:
         assert any(re.search(r"\d", c) for c in cells), f"table without numbers: {cells}"
     eval_cells = result["tables"][-1]
-    assert "18.8%" in eval_cells and "+6.2 pp" in eval_cells
+    assert "100.0% [100.0, 100.0]" in eval_cells and any(c.startswith("+50.0 pp") for c in eval_cells)
 
 
 def test_broken_image_is_detected(tmp_path: Path) -> None:
