@@ -102,15 +102,36 @@ def test_missing_model_is_a_user_error(tmp_path):
         run(FinetuneConfig(input=str(data), model=str(tmp_path / "nope"), output=str(tmp_path / "o")))
 
 
-def test_cpu_config_is_fp32_without_checkpointing_and_maps_our_knobs():
+def test_knobs_reach_training_on_cpu(tmp_path):
+    """What the knobs do to a real run (a tiny random Llama, seconds on CPU), not how they are spelled: max_steps
+    is the number of optimizer steps, batch_size x grad_accum the rows per step (the same 4 rows seen once, then
+    twice, give exactly twice the tokens), CPU training and its saved weights are fp32, and no eval runs without a
+    validation split."""
+    import json as json_
+
+    from golden_run import tiny_model
+
+    model = tiny_model(tmp_path / "tiny")
+    data = write_jsonl(tmp_path / "ins.jsonl", memorise_records(4))
+    seen = {}
+    for accum in (1, 2):
+        out = tmp_path / f"ft-{accum}"
+        knobs = {"max_steps": 2, "batch_size": 2, "grad_accum": accum, "val_fraction": 0.0, "logging_steps": 1}
+        cfg = FinetuneConfig(input=str(data), model=str(model), output=str(out), max_length=96, merge=accum == 2,
+                             **knobs)  # fmt: skip
+        summary = run(cfg)
+        history = json_.loads((out / "training_summary.json").read_text())["log_history"]
+        assert summary["steps"] == 2 and [e["step"] for e in history if "loss" in e] == [1, 2]
+        assert summary["final_eval_loss"] is None and not any("eval_loss" in e for e in history)
+        seen[accum] = summary["tokens_seen"]
+    assert seen[1] > 0 and seen[2] == 2 * seen[1]
+    merged = json_.loads((tmp_path / "ft-2" / "merged" / "config.json").read_text())
+    assert merged.get("dtype", merged.get("torch_dtype")) == "float32"
+
+
+def test_bf16_on_cpu_is_refused():
     from codecurate.finetune.train import build_sft_config
 
-    cfg = FinetuneConfig(input="x.jsonl", output="o", max_steps=7, batch_size=3, grad_accum=2, max_length=128)
-    args = build_sft_config(cfg, on_gpu=False, has_val=False)
-    assert args.use_cpu and not args.bf16 and not args.fp16 and not args.gradient_checkpointing
-    assert args.model_init_kwargs == {"dtype": "float32"} and args.eval_strategy == "no"
-    assert (args.max_steps, args.per_device_train_batch_size, args.gradient_accumulation_steps) == (7, 3, 2)
-    assert args.max_length == 128 and args.output_dir == "o"
-    cfg.precision = "bf16"
+    cfg = FinetuneConfig(input="x.jsonl", output="o", precision="bf16")
     with pytest.raises(UserError, match="needs a GPU"):
         build_sft_config(cfg, on_gpu=False, has_val=False)
