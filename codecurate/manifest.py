@@ -7,6 +7,7 @@ whether the stage can be skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from codecurate.io import sha256_file, sha256_text, write_json
+from codecurate.raycluster import RayOptions
 
 PACKAGES = (
     "codecurate", "torch", "transformers", "sentence-transformers", "faiss-cpu", "datasets",
@@ -59,7 +61,8 @@ def hash_inputs(inputs: list[str | Path]) -> dict[str, str]:
 
 # Where the work ran, not what it produced (--executor ray gives the records of local, tested): a run finished
 # on a laptop counts as done when rerun on a cluster, and the other way round.
-PLACEMENT_KEYS = frozenset({"executor", "ray_address", "ray_workers", "ray_gpus_per_worker"})
+# They are the fields of the one Ray section every scalable stage has.
+PLACEMENT_KEYS = frozenset(f.name for f in dataclasses.fields(RayOptions))
 
 
 def config_hash(config: dict[str, Any]) -> str:
