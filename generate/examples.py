@@ -90,6 +90,10 @@ class Example:
         keys = ("seed_id", "task", "seed", "target_language", "buggy", "mutation", "attempt")
         return {k: getattr(self, k) for k in keys}
 
+    def candidate(self, sample: int, reply: str | None) -> Example:
+        """One reply to this planned example's request, as an example of its own."""
+        return Example(**self.planned(), sample=sample, request=self.request, reply=reply)
+
     def next_attempt(self) -> Example:
         return Example(**(self.planned() | {"attempt": self.attempt + 1}))
 

@@ -9,7 +9,6 @@ whole list, so the first example names the batch (shared few-shot draws, below).
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -75,12 +74,12 @@ def call(examples: Examples, rnd: Round) -> Examples:
     out: Examples = []
     for ex, resp in zip(examples, responses, strict=True):
         if resp.error or not resp.completions:
-            failed = dataclasses.replace(ex)
+            failed = ex.candidate(0, None)
             failed.record = _mark_sample(failed, _head(failed) | {"error": resp.error or "no completion"})
             failed.stop("backend", ["backend_error"])
             out.append(failed)
             continue
-        out += [dataclasses.replace(ex, sample=k, reply=c.text) for k, c in enumerate(resp.completions)]
+        out += [ex.candidate(k, c.text) for k, c in enumerate(resp.completions)]
     return out
 
 
