@@ -5,8 +5,8 @@
 
 The driver (``loop.run``) keeps planning, resume, seed tests, the append-only output files, the memory folder
 and finalize. Only the rounds move: ``from_items(todo)`` → ``map_batches(RoundWorker)`` with one actor per
-model replica. A worker builds its backends once, then judges each batch to completion (generate, parse, rules,
-discriminator, validation, retries up to ``--max-attempts``) and returns every finished try, every memory entry
+model replica. A worker builds its backends once, then runs each batch's rounds to completion (``rounds.run_round``:
+the same steps as a local run, retries up to ``--max-attempts``) and returns every finished try, every memory entry
 and its token counts as rows (accepted, rejected and unvalidated tries under their sink's name). The driver
 writes rows as they stream in, so a crash loses only in-flight batches and a rerun skips the finished
 (seed, task) keys exactly as a local run does.
