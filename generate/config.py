@@ -4,7 +4,9 @@ Every leaf is a flag and a YAML key under its flat name (``--backend``, ``--exec
 ``--sandbox-timeout-s``), exactly as when the config was one flat dataclass; the code reads ``cfg.models.backend``,
 ``cfg.ray.executor``, ``cfg.seed_tests.max_tokens``. ``codecurate.config`` routes the flat keys into their sections
 (YAML may also nest them: ``ray: {executor: ray}``), and `flat_keywords` lets Python callers build a config with
-the same flat names: ``GenerateConfig("seeds.jsonl", backend="openai", executor="ray")``.
+the same flat names: ``GenerateConfig("seeds.jsonl", backend="openai", executor="ray")``. Reading a flat name
+(``cfg.max_tokens``) still works with a DeprecationWarning; writing one is an AttributeError (slots), so old code
+fails loudly instead of setting an attribute nothing reads.
 """
 
 from __future__ import annotations
