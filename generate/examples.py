@@ -29,6 +29,8 @@ BugMaker = Callable[[str, str, random.Random], "tuple[str, str] | None"]  # (cod
 
 @dataclass
 class Example:
+    """One try at one (seed, task), and after ``call`` one candidate reply of it, with its verdict so far."""
+
     # The plan: which seed and task, and what the try is given.
     seed_id: str
     task: str
