@@ -15,7 +15,7 @@ import pytest
 from codecurate.errors import UserError
 from codecurate.llm import load_backend
 from codecurate.llm.base import Request, SamplingParams
-from codecurate.llm.hf import prefix_groups, truncate_at_stop
+from codecurate.llm.hf import prefix_groups, sampling_batches, truncate_at_stop
 from codecurate.llm.openai import DEFAULT_BASE_URL, resolve_base_url
 
 
@@ -317,6 +317,30 @@ def test_prefix_groups_share_the_longest_common_prefix_of_each_run():
     assert prefix_groups([a], min_shared=16) == [([0], 0)]
 
 
+def test_old_import_paths_are_the_same_modules():
+    """docs/generate.md: the backends moved to codecurate.llm; codecurate.generate.backends names the same modules."""
+    import codecurate.generate.backends as old
+    import codecurate.generate.backends.base as old_base
+    import codecurate.generate.backends.hf as old_hf
+    import codecurate.generate.backends.openai as old_openai
+    import codecurate.generate.backends.vllm as old_vllm
+    import codecurate.llm as llm
+    from codecurate.llm import base, hf, openai, vllm
+
+    assert (old_base, old_hf, old_openai, old_vllm) == (base, hf, openai, vllm)
+    assert old_hf is hf and old.load_backend is llm.load_backend and old.BACKENDS is llm.BACKENDS
+    assert {kind: module for kind, (module, _) in llm.BACKENDS.items()}["transformers"] == "codecurate.llm.hf"
+
+
+def test_sampling_batches_group_equal_params_shortest_first():
+    greedy, hot = SamplingParams(max_tokens=8), SamplingParams(temperature=0.7, max_tokens=8, seed=1)
+    prompts = {0: "a" * 9, 1: "b", 2: "c" * 5, 3: "d" * 3, 4: "e" * 7}
+    params = [greedy, hot, greedy, SamplingParams(temperature=0.7, max_tokens=8, seed=2), greedy]
+    # Seeds differ but batch together (one seed per batch); each batch at most 2, shortest prompts first.
+    assert sampling_batches(prompts, params, 2) == [[2, 4], [0], [1, 3]]
+    assert sampling_batches({1: "x", 3: "y"}, params, 8) == [[1, 3]]  # indices of a partial request list
+
+
 def test_truncate_at_stop():
     assert truncate_at_stop("abc\nEND more", ["END", "zz"]) == ("abc\n", True)
     assert truncate_at_stop("abc", ["x"]) == ("abc", False)
@@ -353,7 +377,7 @@ def test_transformers_backend_contract():
 @pytest.mark.slow
 def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     b = load_backend("transformers", "smollm2", batch_size=8, dtype="float32")  # exact comparisons need fp32
-    assert b.prefill_rows  # SmolLM2 has plain key/value caches: the row-wise path must be the one tested here
+    assert b.generator.prefill_rows  # SmolLM2 has plain key/value caches: the row-wise path must be the one tested here
     # Two system prompts: two groups of rows, each sharing its prefix.
     terse = {"role": "system", "content": "You are a terse assistant. Answer in a few words, never more than that."}
     poet = {"role": "system", "content": "You are a poet who answers every question with a short rhyme about it."}
@@ -364,8 +388,8 @@ def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
         for q in questions
     ]
     calls = []
-    prefill = b._prefill
-    b._prefill = lambda rows, length: calls.append(len(rows)) or prefill(rows, length)
+    prefill = b.generator.prefill
+    b.generator.prefill = lambda rows, length: calls.append(len(rows)) or prefill(rows, length)
     together = b.complete(reqs)
     assert calls == [8]
     b.batch_size = 1
@@ -374,7 +398,7 @@ def test_transformers_row_prefill_gives_the_answers_of_one_at_a_time():
     assert [r.text for r in together] == [r.text for r in alone]
     assert [r.prompt_tokens for r in together] == [r.prompt_tokens for r in alone]
     # Decoding in short segments drops finished rows in between; answers and token counts stay the same.
-    b.batch_size, b.segment = 8, 6
+    b.batch_size, b.generator.segment = 8, 6
     segmented = b.complete(reqs)
     assert [r.text for r in segmented] == [r.text for r in alone]
     counts = [r.completions[0].completion_tokens for r in segmented]
