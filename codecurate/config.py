@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin
 
 from codecurate.errors import UserError
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -270,3 +273,59 @@ def to_dict(cfg: Any) -> dict[str, Any]:
             value = getattr(value, part)
         out[key] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
     return out
+
+
+def flat_names(cls: type[C]) -> type[C]:
+    """Keep a config's pre-section Python names working, as deprecated aliases.
+
+    Flags and YAML keys stay flat through `from_dict` itself; this does the same for code written before the
+    config got sections: ``MineConfig(src=[...], min_lines=1, executor="ray")`` fills the ``filters`` and ``ray``
+    sections (a section passed whole is copied first, so its other holders never see the change), and reading or
+    writing ``cfg.executor`` reaches ``cfg.ray.executor`` with a DeprecationWarning naming the new place."""
+    leaves = {key: path for key, (path, _, _) in flat_fields(cls).items() if len(path) > 1}
+    own = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    factories = {f.name: f.default_factory for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    init = cls.__init__
+
+    def moved(name: str) -> tuple[str, ...]:
+        path = leaves[name]
+        warnings.warn(f"{cls.__name__}.{name} is deprecated; use .{'.'.join(path)}", DeprecationWarning, stacklevel=3)
+        return path
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        by_section: dict[str, dict[str, Any]] = {}
+        for key in [k for k in kwargs if k not in own]:
+            if key not in leaves:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}")
+            section, *rest = leaves[key]
+            if len(rest) != 1:
+                raise TypeError(f"{cls.__name__}: {key!r} is nested too deep for a flat keyword")
+            by_section.setdefault(section, {})[rest[0]] = kwargs.pop(key)
+        for section, values in by_section.items():
+            base = kwargs.get(section) or factories[section]()  # type: ignore[misc]
+            kwargs[section] = dataclasses.replace(base, **values)  # runs the section's own checks
+        init(self, *args, **kwargs)
+
+    def __getattr__(self: Any, name: str) -> Any:  # called only when normal lookup fails
+        if name not in leaves:
+            raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+        value = self
+        for part in moved(name):
+            value = getattr(value, part)
+        return value
+
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if name not in leaves:
+            object.__setattr__(self, name, value)
+            return
+        *parents, leaf = moved(name)
+        target = self
+        for part in parents:
+            target = getattr(target, part)
+        setattr(target, leaf, value)
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    cls.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
+    return cls

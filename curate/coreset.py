@@ -19,9 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from codecurate.config import to_dict
+from codecurate.config import flat_names, to_dict
 from codecurate.curate.embed import EncoderSettings
-from codecurate.curate.flat_names import flat_names
 from codecurate.errors import UserError, at
 from codecurate.io import iter_records, side_path, write_json, write_jsonl
 from codecurate.locks import output_lock

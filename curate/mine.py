@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codecurate.config import to_dict
+from codecurate.config import flat_names, to_dict
 from codecurate.curate.extract import LANGUAGES
 from codecurate.curate.filters import FilterConfig, count_by_language, run_filters
-from codecurate.curate.flat_names import flat_names
 from codecurate.curate.mine_csn import HF_NAME, mine_hub, mine_record_file
 from codecurate.curate.mine_python import mark_runnable, runnable_counts
 from codecurate.curate.mine_tree import DEFAULT_EXCLUDE, mine_files, mine_source_file, tree_files

@@ -3,21 +3,18 @@
 Every leaf is a flag and a YAML key under its flat name (``--backend``, ``--executor``, ``--test-max-tokens``,
 ``--sandbox-timeout-s``), exactly as when the config was one flat dataclass; the code reads ``cfg.models.backend``,
 ``cfg.ray.executor``, ``cfg.seed_tests.max_tokens``. ``codecurate.config`` routes the flat keys into their sections
-(YAML may also nest them: ``ray: {executor: ray}``), and `flat_keywords` lets Python callers build a config with
-the same flat names: ``GenerateConfig("seeds.jsonl", backend="openai", executor="ray")``. Reading a flat name
-(``cfg.max_tokens``) still works with a DeprecationWarning; writing one is an AttributeError (slots), so old code
-fails loudly instead of setting an attribute nothing reads.
+(YAML may also nest them: ``ray: {executor: ray}``), and `codecurate.config.flat_names` lets Python callers build
+a config with the same flat names: ``GenerateConfig("seeds.jsonl", backend="openai", executor="ray")``; reading or
+writing a flat name (``cfg.max_tokens``) still reaches its section, with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from codecurate.config import flat_fields
+from codecurate.config import flat_names
 from codecurate.errors import UserError
 from codecurate.execute.sandbox import Limits
 from codecurate.generate.examples import parse_mix
@@ -26,35 +23,6 @@ from codecurate.models import DEFAULT_LLM
 from codecurate.raycluster import RayOptions
 
 C = TypeVar("C")
-
-
-def flat_keywords(cls: type[C]) -> type[C]:
-    """Let ``cls(...)`` take its sections' leaves under their flat keys too (``executor="ray"``), as it did before
-    they moved into sections; a section passed whole is copied before a flat key changes it."""
-    init = cls.__init__
-    own = {f.name for f in dataclasses.fields(cls)}
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    defaults = {f.name: f.default_factory for f in fields if f.default_factory is not dataclasses.MISSING}
-
-    @functools.wraps(init)
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        flat = {k: kwargs.pop(k) for k in list(kwargs) if k not in own}
-        leaves = flat_fields(cls)
-        by_section: dict[str, dict[str, Any]] = {}
-        for key, value in flat.items():
-            if key not in leaves:
-                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}")
-            path = leaves[key][0]
-            if len(path) != 2:  # sections inside sections are not used here
-                raise TypeError(f"{cls.__name__}: {key!r} is nested too deep for a flat keyword")
-            by_section.setdefault(path[0], {})[path[1]] = value
-        for name, values in by_section.items():
-            base = kwargs.get(name) or defaults[name]()
-            kwargs[name] = dataclasses.replace(base, **values)  # runs the section's own checks
-        init(self, *args, **kwargs)
-
-    cls.__init__ = __init__  # type: ignore[method-assign]
-    return cls
 
 
 def _at_least_one(section: object, names: tuple[str, ...]) -> None:
@@ -208,8 +176,8 @@ class Exports:
     hf_dir: str | None = field(default=None, metadata={"help": "also write a Hugging Face datasets Parquet folder"})
 
 
-@flat_keywords
-@dataclass(slots=True)  # slots: a write to a flat name (cfg.executor = ...) is an error, not a no-op
+@flat_names
+@dataclass
 class GenerateConfig:
     input: str = field(metadata={"help": "coreset (or seeds) JSONL/Parquet: `code`, `language`", "positional": True})
     output: str = field(default="instructions.jsonl", metadata={"help": "accepted examples (JSONL)", "aliases": ["-o"]})
@@ -265,18 +233,6 @@ class GenerateConfig:
         if self.ray.ray_workers < 0 or self.ray.ray_gpus_per_worker < 0:
             raise UserError("--ray-workers and --ray-gpus-per-worker must be >= 0")
 
-    def __getattr__(self, name: str) -> Any:
-        # Reached only when normal lookup fails: a section leaf read under its flat name, as before the sections.
-        path = _leaf_paths().get(name)
-        if path is None or len(path) < 2:
-            raise AttributeError(f"'GenerateConfig' object has no attribute {name!r}")
-        where = ".".join(path)
-        warnings.warn(f"GenerateConfig.{name} is deprecated; read cfg.{where}", DeprecationWarning, stacklevel=2)
-        value: Any = self
-        for part in path:
-            value = getattr(value, part)
-        return value
-
     def seed_test_config(self) -> SeedTestConfig:
         """The seed tests' settings with their sample temperature resolved: ``--test-sample-temperature``, else
         ``--sample-temperature``, else 0.8 (MultiPL-T's)."""
@@ -284,8 +240,3 @@ class GenerateConfig:
         if temperature is None:
             temperature = self.sampling.sample_temperature if self.sampling.sample_temperature is not None else 0.8
         return dataclasses.replace(self.seed_tests, sample_temperature=temperature)
-
-
-@functools.cache
-def _leaf_paths() -> dict[str, tuple[str, ...]]:
-    return {key: path for key, (path, _, _) in flat_fields(GenerateConfig).items()}

@@ -107,3 +107,23 @@ def test_section_errors_name_the_key(tmp_path):
         from_dict(Staged, {"ray": {"executor": "fast"}})
     with pytest.raises(UserError, match=r"unknown key\(s\) timeout"):
         from_dict(Staged, {"timeout": 1})
+
+
+def test_flat_names_keep_old_python_names_as_deprecated_aliases():
+    from codecurate.config import flat_names
+
+    @flat_names
+    @dataclass
+    class Old:
+        output: str = "o"
+        ray: Ray = field(default_factory=Ray)
+
+    shared = Ray()
+    cfg = Old(ray=shared, executor="ray")
+    assert cfg.ray.executor == "ray" and shared.executor == "local"  # a section passed whole is copied
+    with pytest.deprecated_call(match=r"Old.ray_address is deprecated; use .ray.ray_address"):
+        cfg.ray_address = "h:1"
+    with pytest.deprecated_call():
+        assert cfg.ray_address == "h:1"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'adress'"):
+        Old(adress="x")
