@@ -56,15 +56,15 @@ def main() -> None:
     for item in plan.items:
         rng = random.Random(f"{cfg.seed}:{item.seed_id}:{item.task}:1")
         spec = templates["tasks"][item.task]
-        good = rng.sample(spec["good"], min(cfg.shots_good, len(spec["good"])))
-        bad = rng.sample(spec["bad"], min(cfg.shots_bad, len(spec["bad"])))
+        good = rng.sample(spec["good"], min(cfg.memory.shots_good, len(spec["good"])))
+        bad = rng.sample(spec["bad"], min(cfg.memory.shots_bad, len(spec["bad"])))
         msgs = generation_messages(templates, item.task, item.context(), good, bad, "", cfg.max_seed_chars)
         gen.setdefault(item.task, []).append(count(msgs))
         instruction = (spec["good"] or [{"instruction": SUMMARY}])[0].get("instruction", SUMMARY)
         dmsgs = discriminator_messages(templates, stand_in_example(item, instruction), cfg.max_seed_chars)
         disc.setdefault(item.task, []).append(count(dmsgs))
 
-    budgets = f"generator {cfg.max_tokens}, discriminator {cfg.disc_max_tokens} tokens"
+    budgets = f"generator {cfg.sampling.max_tokens}, discriminator {cfg.sampling.disc_max_tokens} tokens"
     print(f"{len(plan.items)} items from {len(seeds)} seeds ({args.seeds}); mix {cfg.mix}; max_seed_chars "
           f"{cfg.max_seed_chars}; budgets: {budgets}")  # fmt: skip
     print("\n| task | items | generator prompt tokens (mean / max) | discriminator prompt tokens (mean / max) |")

@@ -1,4 +1,5 @@
-"""Exact and near-duplicate removal over generated examples, reusing the curate stage's hashing and MinHash.
+"""Exact and near-duplicate removal over generated examples, with the hashing and MinHash that mine's filters use
+too (codecurate.near_dup).
 
 An example's text is its instruction, input and output together. Exact duplicates share `code_hash` of that
 text (whitespace-insensitive); near duplicates have an estimated 5-token-shingle Jaccard >= `threshold`
