@@ -7,7 +7,8 @@
 Baseline: ``SentenceTransformer(all-MiniLM-L6-v2).encode(texts)`` with its defaults (PyTorch fp32, batch 32).
 Ours: ``codecurate.curate.embed`` with each ``--encoder-backend`` (exports are made before timing and cached).
 Agreement with the baseline vectors: top-1 (each snippet's nearest other snippet in the set is the same) and
-top-10 overlap. Every path is warmed up first. The CodeSearchNet sample is small (54 functions), so its texts are
+top-10 overlap, on the stdlib, the CodeSearchNet sample and 984 HumanEvalPack functions in 6 languages (bundled).
+Every path is warmed up first. The CodeSearchNet sample is small (54 functions), so its texts are
 encoded ``--csn-repeat`` times for the timing and its agreement is over the 54 only (coarse: one changed
 neighbour is 1.9 points).
 
@@ -32,6 +33,16 @@ from codecurate.models import resolve_encoder
 stdlib_functions = stdlib_snippets  # bench/ray_embedding.py imports it under this name
 
 CSN = Path(__file__).resolve().parents[2] / "shared" / "data" / "codexglue_code_to_text_6lang_tiny" / "all_6lang.jsonl"
+
+
+def humanevalpack_functions(limit: int) -> list[str]:
+    """Prompt + canonical solution of the bundled HumanEvalPack problems, the 6 languages interleaved: real
+    functions outside the stdlib (the encoder's int8 calibration sees stdlib code and MultiPL-E prompts only)."""
+    from codecurate.benchmarks import HUMANEVALPACK_LANGUAGES, load_bundled
+
+    per_language = [load_bundled(f"humanevalpack:{lang}")[0] for lang in HUMANEVALPACK_LANGUAGES]
+    texts = [r["prompt"] + r["canonical_solution"] for group in zip(*per_language, strict=True) for r in group]
+    return texts[:limit]
 
 
 def load_avg() -> str:
@@ -79,6 +90,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="300 stdlib snippets")
     ap.add_argument("--csn", default=str(CSN), help="CodeSearchNet-format JSONL ('' or missing: skipped)")
     ap.add_argument("--csn-repeat", type=int, default=10, help="times the CodeSearchNet texts are encoded for timing")
+    ap.add_argument("--languages", type=int, default=984,
+                    help="HumanEvalPack functions in 6 languages (bundled; 0: skip this set)")  # fmt: skip
     ap.add_argument("--backends", nargs="+", default=["fp32", "bf16", *EXPORTED_BACKENDS])
     ap.add_argument("--batch-size", type=int, default=32)
     args = ap.parse_args()
@@ -106,6 +119,12 @@ def main() -> None:
         rows = run_set("csn", texts, timed, backends, args.batch_size)
         print_table(f"all-MiniLM-L6-v2 on CPU, {len(texts)} CodeSearchNet functions x {args.csn_repeat} "
                     f"({Path(args.csn).name})", len(timed), rows)  # fmt: skip
+    if args.languages:
+        texts = humanevalpack_functions(args.languages)
+        print(f"\nHumanEvalPack: {len(texts)} functions in 6 languages, mean "
+              f"{np.mean([len(t) for t in texts]):.0f} chars", flush=True)  # fmt: skip
+        rows = run_set("languages", texts, texts, backends, args.batch_size)
+        print_table(f"all-MiniLM-L6-v2 on CPU, {len(texts)} HumanEvalPack functions in 6 languages", len(texts), rows)
     print(f"\nload average at the end: {load_avg()}")
 
 

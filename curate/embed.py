@@ -88,14 +88,17 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_backend(backend: Backend, device: str, encoder: str = "minilm", max_seq_length: int = 0) -> str:
+def resolve_backend(backend: Backend, device: str, encoder: str = "minilm", max_seq_length: int = 0,
+                    texts: Sequence[str] | None = None) -> str:  # fmt: skip
     """``auto`` is bf16 on a GPU; on CPU the fastest installed backend with >= 95% nearest-neighbour agreement with
-    fp32 on a calibration sample (curate/encoders.py; bf16 on CPUs with native bf16, else fp32, when no exported
-    backend is installed). An exported backend whose package is missing falls back with one warning."""
+    fp32 on a calibration sample of ``texts`` (the pool's distinct texts; without them, the stdlib), see
+    curate/encoders.py; bf16 on CPUs with native bf16, else fp32, when no exported backend is installed or the
+    pool is too small to pay for calibrating. An exported backend whose package is missing falls back with one
+    warning."""
     from codecurate.curate import encoders
 
     if backend == "auto":
-        return encoders.resolve_auto(encoder, device, max_seq_length)
+        return encoders.resolve_auto(encoder, device, max_seq_length, texts)
     return encoders.usable(backend) if backend in encoders.EXPORTED_BACKENDS else backend
 
 
@@ -218,6 +221,19 @@ class EmbeddingCache:
             self.index[k.tobytes()] = (self.dir / f"{name}.npy", row)
 
 
+class _Distinct(Sequence[str]):
+    """The distinct texts of a pool as a sequence, without copying them (auto's calibration samples it)."""
+
+    def __init__(self, texts: Sequence[str], order: np.ndarray) -> None:
+        self.texts, self.order = texts, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def,override]
+        return self.texts[int(self.order[i])]
+
+
 def embed_texts(
     texts: Sequence[str],
     settings: EncoderSettings | None = None,
@@ -237,10 +253,10 @@ def embed_texts(
     settings = encoder_settings(settings, **fields)
     encoder, max_seq_length, batch_size = settings.encoder, settings.max_seq_length, settings.batch_size
     device = resolve_device(settings.device)
-    backend = resolve_backend(settings.encoder_backend, device, encoder, max_seq_length)
     digests = text_digests(texts)
     _, first, inverse = np.unique(digests, axis=0, return_index=True, return_inverse=True)
     order = np.sort(first)  # first occurrence of each distinct text, in input order
+    backend = resolve_backend(settings.encoder_backend, device, encoder, max_seq_length, _Distinct(texts, order))
     udig = digests[order]
     store = EmbeddingCache(
         Path(cache) if cache else cache_dir() / "embeddings",

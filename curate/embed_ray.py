@@ -78,10 +78,11 @@ def embed_shards_ray(
     if device == "auto":
         # Resolved on the driver, which may have no GPU while the workers do: the GPU request decides.
         device = "cuda" if gpus_per_worker > 0 else "cpu"
-    backend = resolve_backend(enc.encoder_backend, device, enc.encoder, enc.max_seq_length)
+    digests = text_digests(texts)
+    # The pool as auto's calibration sample (duplicates barely move an evenly spaced sample of 256).
+    backend = resolve_backend(enc.encoder_backend, device, enc.encoder, enc.max_seq_length, texts)
     enc = dataclasses.replace(enc, encoder_backend=backend, device=device)  # type: ignore[arg-type]
     made_with = {"encoder": enc.encoder, "backend": backend, "max_seq_length": enc.max_seq_length}
-    digests = text_digests(texts)
     bounds = shards.shard_bounds(len(texts), shard_rows)
     index = shards.read_index(folder)
     # Nothing to do when every shard's keys match and the matrix is whole: then only the matrix, which selection

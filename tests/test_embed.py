@@ -124,7 +124,8 @@ def test_encoder_settings_travel_as_one_object(tmp_path: Path, monkeypatch: pyte
     nested = {"input": "s.jsonl", "encoding": {"encoder_backend": "fp32", "device": "cpu", "batch_size": 5}}
     assert from_dict(CurateConfig, nested) == cfg == CurateConfig("s.jsonl", encoder_backend="fp32", device="cpu",
                                                                   batch_size=5)  # fmt: skip
-    assert cfg.device == "cpu" and cfg.executor == "local"  # flat reads for older callers
+    with pytest.deprecated_call():  # flat reads stay for older callers, as deprecated aliases
+        assert cfg.device == "cpu" and cfg.executor == "local"
     assert set(to_dict(cfg)) == set(CURATE_KEYS)  # flags, YAML and manifest keys as before the sections
     manifest = json.loads((tmp_path / "c.jsonl.manifest.json").read_text())
     assert set(manifest["config"]) == set(CURATE_KEYS) and manifest["config"]["max_seq_length"] == 64

@@ -157,3 +157,43 @@ def test_auto_calibrates_once_and_caches_its_choice(
 
     monkeypatch.setattr(encoders, "calibrate", no_calibration)
     assert embed.resolve_backend("auto", "cpu") == chosen
+
+
+def test_auto_calibrates_on_the_pool_it_embeds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`auto` measures agreement on the user's own texts (int8 keeps fewer neighbours on other languages than on
+    the stdlib), skips calibrating a pool too small to pay for it, and caches one decision per pool sample."""
+    installed = [b for b in encoders.EXPORTED_BACKENDS if missing_package(b) is None]
+    if not installed:
+        _missing("auto's calibration needs an exported backend: pip install 'codecurate[onnx]'")
+    monkeypatch.setenv("CODECURATE_CACHE", str(tmp_path))
+    seen: list[list[str]] = []
+
+    def calibrate(encoder, candidates, max_seq_length=0, texts=None):
+        seen.append(list(texts))
+        # The measured trials of the two pools differ: int8 keeps 97% of one's neighbours, 91% of the other's.
+        top1 = 0.97 if texts[0].startswith("func") else 0.91
+        return [Trial("fp32", 10.0, 1.0, 1.0), Trial(installed[0], 2.0, top1, 0.95)]
+
+    monkeypatch.setattr(encoders, "calibrate", calibrate)
+    small = [f"def f{i}(): return {i}" for i in range(100)]
+    assert embed.resolve_backend("auto", "cpu", texts=small) == encoders.fallback_backend() and not seen
+    go = [f"func f{i}() int {{ return {i} }}" for i in range(5000)]
+    rust = [f"fn f{i}() -> i32 {{ {i} }}" for i in range(5000)]
+    assert embed.resolve_backend("auto", "cpu", texts=go) == installed[0]
+    assert embed.resolve_backend("auto", "cpu", texts=rust) == "fp32"  # below the 95% bar on this pool
+    assert len(seen) == 2 and len(seen[0]) == encoders.CALIBRATION_TEXTS and set(seen[0]) <= set(go)
+    assert seen[0][0] == go[0] and seen[0][-1] != go[encoders.CALIBRATION_TEXTS - 1]  # spread over the pool
+    assert embed.resolve_backend("auto", "cpu", texts=go) == installed[0] and len(seen) == 2  # cached
+
+
+def test_embed_texts_calibrates_auto_on_its_distinct_texts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    got: list = []
+
+    def resolve_auto(encoder, device, max_seq_length=0, texts=None):
+        got.append(list(texts))
+        return "fp32"
+
+    monkeypatch.setattr(encoders, "resolve_auto", resolve_auto)
+    texts = ["def a(): pass", "def b(): pass", "def a(): pass"]
+    vec, stats = embed.embed_texts(texts, encoder_backend="auto", device="cpu", cache=tmp_path / "c")
+    assert got == [["def a(): pass", "def b(): pass"]] and stats["backend"] == "fp32" and vec.shape[0] == 3
