@@ -82,7 +82,7 @@ def test_base_url_precedence_flag_then_yaml_then_environment(tmp_path, monkeypat
 
 def test_generate_takes_base_url_over_backend_options(tmp_path):
     cfg = GenerateConfig("x.jsonl", backend="openai", base_url="http://flag/v1", backend_options={"base_url": "y"})
-    assert backend_options(cfg, "openai", cfg.backend_options)["base_url"] == "http://flag/v1"
+    assert backend_options(cfg, "openai", cfg.models.backend_options)["base_url"] == "http://flag/v1"
     assert backend_options(cfg, "transformers", {}) == {"batch_size": cfg.batch_size}
     with pytest.raises(UserError, match="--base-url is the endpoint of --backend openai"):
         GenerateConfig("x.jsonl", base_url="http://flag/v1")  # transformers generator and judge
