@@ -33,8 +33,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from codecurate.disk import disk_error
 from codecurate.errors import UserError
-from codecurate.io import disk_error
 
 log = logging.getLogger(__name__)
 

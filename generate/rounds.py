@@ -13,47 +13,15 @@ silently and a rerun knows which (seed, task, attempt) keys are done. A try that
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from codecurate.generate import steps
-from codecurate.generate.config import GenerateConfig
 from codecurate.generate.examples import Example
 from codecurate.generate.feedback import memory_entry
-from codecurate.generate.memory import Memory
+from codecurate.generate.steps import Round, Sink, Sinks  # noqa: F401 (the round's context, re-exported)
 from codecurate.generate.templates import template_hash
-from codecurate.llm.base import Backend
-from codecurate.timer import Timings
 
 # The chain a batch goes through, in order; `record` ends it.
 STEPS = (steps.prompt, steps.call, steps.parse, steps.rules, steps.judge, steps.validate, steps.drop_near_duplicates)
-
-
-class Sink(Protocol):
-    """Where finished tries go: a ``JsonlAppender`` locally, a list collector in a Ray worker."""
-
-    def write(self, record: dict[str, Any]) -> None: ...
-
-
-@dataclass
-class Sinks:
-    accepted: Sink
-    rejected: Sink
-    unvalidated: Sink
-
-
-@dataclass
-class Round:
-    """What every step may use: the run's settings and templates, its models and memory, where records go."""
-
-    cfg: GenerateConfig
-    templates: dict[str, Any]
-    generator: Backend
-    judge: Backend | None
-    memory: Memory
-    sinks: Sinks
-    timings: Timings
-    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "requests": 0})
 
 
 def run_round(batch: list[Example], rnd: Round) -> list[tuple[Example, bool]]:

@@ -10,11 +10,14 @@ whole list, so the first example names the batch (shared few-shot draws, below).
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from codecurate.codeblocks import extract_code, fence
+from codecurate.generate.config import GenerateConfig
 from codecurate.generate.discriminate import verdict
 from codecurate.generate.examples import Example
+from codecurate.generate.memory import Memory
 from codecurate.generate.parse import parse_reply
 from codecurate.generate.rules import check_example
 from codecurate.generate.samples import rouge_dedup, samples_for
@@ -22,11 +25,36 @@ from codecurate.generate.templates import ask_fields, checklist, discriminator_m
 from codecurate.generate.validate import CODE_TASKS
 from codecurate.llm.base import Backend, Request, Response, SamplingParams
 from codecurate.records import chat_messages
-
-if TYPE_CHECKING:
-    from codecurate.generate.rounds import Round
+from codecurate.timer import Timings
 
 Examples = list[Example]
+
+
+class Sink(Protocol):
+    """Where finished tries go: a ``JsonlAppender`` locally, a list collector in a Ray worker."""
+
+    def write(self, record: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Sinks:
+    accepted: Sink
+    rejected: Sink
+    unvalidated: Sink
+
+
+@dataclass
+class Round:
+    """What every step may use: the run's settings and templates, its models and memory, where records go."""
+
+    cfg: GenerateConfig
+    templates: dict[str, Any]
+    generator: Backend
+    judge: Backend | None
+    memory: Memory
+    sinks: Sinks
+    timings: Timings
+    tokens: dict[str, int] = field(default_factory=lambda: {"prompt": 0, "completion": 0, "requests": 0})
 
 
 def complete(rnd: Round, backend: Backend, requests: list[Request], timing: str) -> list[Response]:

@@ -70,3 +70,40 @@ def test_the_ground_package_imports_no_stage():
         if any(module == s or module.startswith(s + ".") for s in stages)
     ]
     assert found == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """codecurate's modules -> the codecurate modules they import (anywhere in the file, lazy imports too)."""
+    folders = {"codecurate": "codecurate", **{f"codecurate.{s}": folder for s, folder in STAGES.items()}}
+    files: dict[str, Path] = {}
+    for package, folder in folders.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            parts = [p for p in path.relative_to(ROOT / folder).with_suffix("").parts if p != "__init__"]
+            files[".".join([package, *parts])] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        targets = set()
+        for _, module in imported_modules(path):
+            targets |= {m for m in (module, module.rpartition(".")[0]) if m in files and m != name}
+        graph[name] = targets
+    return graph
+
+
+def test_no_import_cycles():
+    """No module reaches itself through imports (lazy ones included): one direction between any two pieces."""
+    graph = _module_graph()
+    cycles, done = [], set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            cycles.append(" -> ".join(path[path.index(node) :] + [node]))
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph[node]):
+            visit(nxt, [*path, node])
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert cycles == []
