@@ -13,16 +13,13 @@ model and for the first problem only for the base model (so the eval delta is kn
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from planted import LoopbackOpenAI
 
 # Seed functions of two ints: name -> body lines (after the def line and the docstring). Different enough that
 # MinHash near-dup removal keeps them apart; every body has three lines, so the default length filters keep it.
@@ -91,37 +88,6 @@ class ScriptedModel:
         return f"INSTRUCTION: Write a function {name}(x, k) that combines two integers.\nOUTPUT:\n```python\n{code}```"
 
 
-class ScriptedServer:
-    """``POST /v1/chat/completions`` on 127.0.0.1 answered by ``reply(model, messages)``."""
-
-    def __init__(self, reply: Callable[[str, list[dict]], str]):
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                texts = [reply(body["model"], body["messages"]) for _ in range(body.get("n", 1))]
-                choices = [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
-                           for i, t in enumerate(texts)]  # fmt: skip
-                usage = {"prompt_tokens": 1, "completion_tokens": sum(len(t.split()) for t in texts)}
-                data = json.dumps({"choices": choices, "usage": usage}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def tiny_model(folder: Path) -> Path:
     """A random 1-layer Llama with a small byte-level BPE tokenizer and a chat template: fine-tunes in seconds."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -188,7 +154,7 @@ def build(root: Path) -> Path:
     from codecurate.cli import main
 
     root.mkdir(parents=True, exist_ok=True)
-    server = ScriptedServer(ScriptedModel().reply)
+    server = LoopbackOpenAI(ScriptedModel().reply, by_model=True)
     try:
         config = root / "golden.yaml"
         run = root / "run"

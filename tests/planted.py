@@ -111,10 +111,11 @@ class Planted:
 
 
 class LoopbackOpenAI:
-    """``POST /v1/chat/completions`` on 127.0.0.1 answering with ``reply(messages)``, ``n`` choices."""
+    """``POST /v1/chat/completions`` on 127.0.0.1 answering with ``reply(messages)``, ``n`` choices; with
+    ``by_model=True``, ``reply(model, messages)`` (a script that answers each model its own way)."""
 
-    def __init__(self, reply: Any):
-        self.reply = reply
+    def __init__(self, reply: Any, by_model: bool = False):
+        self.reply = reply if by_model else lambda model, messages: reply(messages)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,7 +124,7 @@ class LoopbackOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                texts = [owner.reply(body["messages"]) for _ in range(body.get("n", 1))]
+                texts = [owner.reply(body["model"], body["messages"]) for _ in range(body.get("n", 1))]
                 choices = [{"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
                            for i, t in enumerate(texts)]  # fmt: skip
                 usage = {"prompt_tokens": 1, "completion_tokens": sum(len(t.split()) for t in texts)}
