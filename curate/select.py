@@ -183,7 +183,11 @@ def kcenter(
         raise ValueError(f"{len(picks)} initial rows but n = {n}")
     pick_dist = np.full(n, np.nan, dtype=np.float32)
     state = _StaleBounds(X, n, chunk_rows) if prune else _PlainPass(X, n, chunk_rows)
-    # threadpool_limits applies on creation and undoes on exit
+    # threadpool_limits limits the BLAS libraries loaded when it is made, and undoes that on exit. FAISS (read in
+    # place below) brings its own threads: imported first, so they are limited too (otherwise the first call in a
+    # process ran 15x slower on a loaded 2-core box, measured).
+    import faiss  # noqa: F401
+
     with threadpool_limits(limits=1, user_api="blas") if prune else _no_limits():
         for row in picks:
             state.add(row)

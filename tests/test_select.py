@@ -284,3 +284,29 @@ def test_kcenter_non_contiguous_pool_takes_the_gathering_path() -> None:
     a, _ = kcenter(wide, 50, seed=1)
     b, _ = kcenter(X, 50, seed=1)
     assert a.tolist() == b.tolist()
+
+
+def test_kcenter_holds_every_blas_to_one_thread_from_the_first_call() -> None:
+    # FAISS brings its own BLAS and is imported lazily: a limit made before that import left it threaded, and the
+    # first selection in a process ran 15x slower on a loaded 2-core machine. A fresh interpreter shows it.
+    import subprocess
+    import sys
+
+    probe = """
+import json, numpy as np
+from threadpoolctl import threadpool_info
+from codecurate.curate import select
+seen = []
+at = select._dots_at
+def spy(*a, **k):
+    seen.append(sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}))
+    return at(*a, **k)
+select._dots_at = spy
+X = np.random.default_rng(0).standard_normal((500, 16)).astype(np.float32)
+X /= np.linalg.norm(X, axis=1, keepdims=True)
+select.kcenter(X, 20)
+print(json.dumps(seen))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    seen = __import__("json").loads(out)
+    assert seen and all(s == [1] for s in seen)
