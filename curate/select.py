@@ -85,7 +85,7 @@ class _StaleBounds:
     since those can only be higher. Picked rows hold ``+inf``.
     """
 
-    def __init__(self, X: np.ndarray, n: int, chunk_rows: int, target: int = 64, spread: float = 0.5) -> None:
+    def __init__(self, X: np.ndarray, n: int, chunk_rows: int, target: int = 128, spread: float = 0.5) -> None:
         self.X, self.chunk_rows, self.target, self.spread = X, chunk_rows, target, spread
         self.centers = np.empty((n, X.shape[1]), dtype=np.float32)
         self.k = 0
