@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -208,6 +209,14 @@ def merge_adapter(base_path: str, adapter_dir: str | Path, out_dir: str | Path, 
 
 
 def run(cfg: FinetuneConfig) -> dict:
+    with warnings.catch_warnings():
+        # TRL and PEFT read transformers' renamed `is_gradient_checkpointing`: a notice for their authors, not for
+        # our user (nothing they can change), so it is kept out of their terminal.
+        warnings.filterwarnings("ignore", r".*is_gradient_checkpointing.* is deprecated", FutureWarning)
+        return _run(cfg)
+
+
+def _run(cfg: FinetuneConfig) -> dict:
     rows, data_stats = load_rows(cfg.input)
     train_rows, val_rows = split(rows, cfg.val_fraction, cfg.seed)
     model_path = _check_model(cfg.model)

@@ -1,5 +1,6 @@
 import json
 import random
+import warnings
 
 import pytest
 
@@ -77,7 +78,11 @@ def test_cpu_smoke_run_loss_falls_and_summary_is_complete(tmp_path):
     cfg = FinetuneConfig(input=str(data), output=str(out), max_steps=6, batch_size=4, max_length=96)
     cfg.learning_rate, cfg.logging_steps, cfg.eval_steps, cfg.save_steps, cfg.val_fraction = 3e-3, 1, 6, 6, 0.25
     cfg.merge = True
-    summary = run(cfg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        summary = run(cfg)
+    noise = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning | FutureWarning)]
+    assert noise == []  # library deprecation notices stay out of the user's terminal
     written = json.loads((out / "training_summary.json").read_text())
     losses = [e["loss"] for e in written["log_history"] if "loss" in e]
     assert summary["steps"] == written["steps"] == 6
