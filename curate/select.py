@@ -110,13 +110,15 @@ class _StaleBounds:
                 return i
             low = self.sim[i]
             stale = self.seen < k
-            rows = np.flatnonzero(stale & (self.sim < low + self.delta) if np.isfinite(low) else stale)
+            # ``<=``: row i is always in the band, so every round brings at least one row up to date and the loop
+            # ends however the band width has drifted (many exact duplicates keep halving it).
+            rows = np.flatnonzero(stale & (self.sim <= low + self.delta) if np.isfinite(low) else stale)
             # Rows refreshed early cost nothing extra (each row meets each centre at most once); the band only
             # trades passes over the (N,) arrays against rows refreshed that did not need it yet.
             if len(rows) < self.target // 2:
-                self.delta *= 2
+                self.delta = min(self.delta * 2, np.float32(4.0))  # 4 covers every cosine
             elif len(rows) > 2 * self.target:
-                self.delta /= 2
+                self.delta = max(self.delta / 2, np.float32(1e-12))
             self.refresh(rows)
 
     def refresh(self, rows: np.ndarray) -> None:

@@ -310,3 +310,29 @@ print(json.dumps(seen))
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     seen = __import__("json").loads(out)
     assert seen and all(s == [1] for s in seen)
+
+
+@pytest.mark.parametrize("band", [1, 128])
+def test_kcenter_lazy_ends_on_a_pool_of_many_exact_duplicates(band: int) -> None:
+    # 30 vectors, 100 copies each: every band holds a hundred equal rows, so the band keeps halving; it once shrank
+    # to zero and the search never ended. Run in a child process so a regression fails the test instead of hanging.
+    import subprocess
+    import sys
+
+    probe = f"""
+from functools import partial
+import numpy as np
+from codecurate.curate import select
+select._StaleBounds = partial(select._StaleBounds, target={band})
+rng = np.random.default_rng(0)
+B = rng.standard_normal((30, 16)).astype(np.float32)
+X = np.repeat(B / np.linalg.norm(B, axis=1, keepdims=True), 100, axis=0)
+for n in (30, 200, 3000):
+    a, st = select.kcenter(X, n, seed=0)
+    plain, _ = select.kcenter(X, n, seed=0, prune=False)
+    assert len(np.unique(a)) == n and np.array_equal(X[a[:30]], X[plain[:30]]), n
+    assert st["covering_radius"] < 1e-6, st["covering_radius"]
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
