@@ -28,6 +28,12 @@ the eval summary's 95 % bootstrap interval over problems, and every comparison s
 when the two intervals overlap (eval/passk.overlap). The table, the meaning of "curated", wall and CPU time and the
 load average go to stdout, <out>/ablation.md and <out>/ablation.json. Every stage caches its output in <out> (mine,
 coreset, rows, fine-tune with its checkpoints, eval per batch), so a rerun of the same command continues.
+
+Sizes. The defaults (32 rows per arm, 8 LoRA steps of 4 rows = one epoch, all 164 HumanEval and 257 MBPP problems,
+greedy, 160 new tokens) are what 2 CPU cores allow in about an hour: a LoRA step on SmolLM2-135M (fp32, rows of a
+few hundred tokens) costs about a minute of one core, and eval generates up to 3 x 421 x 160 tokens. They are an
+estimate from the CPU time of the smaller run recorded in bench/RESULTS.md, not a timed run. At this size the arms
+can hardly differ; a run that could show a difference needs a GPU: raise --n, --max-steps and --eval-max-tokens.
 """
 
 from __future__ import annotations
@@ -211,11 +217,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--base-url", help="recipe generate: OpenAI-compatible endpoint of the generator")
     p.add_argument("--pool", type=int, default=2000, help="seeds mined (a seeded sample of the stdlib's)")
     p.add_argument("--max-code-chars", type=int, default=1000, help="recipe seeds: longest seed code in the pool")
-    p.add_argument("--n", type=int, default=96, help="training rows per arm")
-    p.add_argument("--max-steps", type=int, default=24, help="LoRA steps, the same for both arms")
+    p.add_argument("--n", type=int, default=32, help="training rows per arm")
+    p.add_argument("--max-steps", type=int, default=8, help="LoRA steps, the same for both arms")
     p.add_argument("--batch-size", type=int, default=4, help="fine-tune rows per step")
     p.add_argument("--limit", type=int, default=None, help="first N problems per benchmark (default: all)")
-    p.add_argument("--eval-max-tokens", type=int, default=192, help="greedy answer budget per problem")
+    p.add_argument("--eval-max-tokens", type=int, default=160, help="greedy answer budget per problem")
     p.add_argument("--eval-workers", type=int, default=None, help="sandbox processes during eval (default: CPUs)")
     p.add_argument("--gen-max-tokens", type=int, default=128, help="recipe generate: generator budget")
     p.add_argument("--seed", type=int, default=0)
@@ -242,6 +248,7 @@ def finetune(args: argparse.Namespace, arm: str, path: Path, out: Path) -> dict:
             "batch_size": args.batch_size, "seed": args.seed, "merge": True, "max_length": 1024,
             "prompt_format": args.prompt_format, "val_fraction": 0.0,  # every row trains; both arms alike
             "save_steps": max(1, args.max_steps // 2), "resume": any(ft_dir.glob("checkpoint-*")),
+            "logging_steps": 1,  # the loss of every step, so the table's is the last step's
         })  # fmt: skip
     return json.loads((ft_dir / "training_summary.json").read_text())
 
@@ -269,25 +276,33 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def last_loss(summary: dict) -> str:
+    """The last logged training loss and its step (a summary's final_train_loss is the last *logged* one)."""
+    logged = [e for e in summary.get("log_history") or [] if "loss" in e]
+    return f"{logged[-1]['loss']:.3f} @{logged[-1]['step']}" if logged else "-"
+
+
 def report(args: argparse.Namespace, results: list[dict], train: dict, sizes: dict, timing: dict) -> str:
     benches = list(dict.fromkeys(r["benchmark"] for r in results))
     rows = [(r["arm"], r["benchmark"], r["problems"], f"{r['pass@1']:.3f}",
              f"[{r['interval'][0]:.3f}, {r['interval'][1]:.3f}]" if r["interval"] else "-",
-             train.get(r["arm"], {}).get("final_train_loss", "-"),
+             last_loss(train.get(r["arm"], {})),
              r["eval_tokens_per_s"] or "-") for r in results]  # fmt: skip
-    headers = ("arm", "benchmark", "problems", "pass@1", "95% bootstrap", "final train loss", "eval gen tok/s")
+    headers = ("arm", "benchmark", "problems", "pass@1", "95% bootstrap", "train loss @step", "eval gen tok/s")
     by = {(r["arm"], r["benchmark"]): r for r in results}
     pairs = (("base", "curated"), ("base", "random"), ("random", "curated"))
     lines = [f"{b} vs {a} on {bench}: {verdict(by[a, bench], by[b, bench])}" for a, b in pairs for bench in benches]
-    load = timing["load"]
+    runs = timing["invocations"]
+    loads = ", ".join(f"{r['load'][0]}-{r['load'][1]}" for r in runs)
     text = "\n".join([
         format_table(rows, headers), "", *lines, "",
         f"recipe {args.recipe}: {CURATED_MEANS[args.recipe]}",
         f"rows per arm: {sizes}; base {args.base}; LoRA steps {args.max_steps} x batch {args.batch_size}; "
         f"seed {args.seed}; problems per benchmark: {f'first {args.limit}' if args.limit else 'all'}; greedy, "
         f"{args.eval_max_tokens} new tokens, prompt style {args.prompt_style}",
-        f"wall time {timing['wall_s']:.0f} s this invocation (stages cached by an earlier one are not in it), CPU "
-        f"time {timing['cpu_s']:.0f} s; load average at start {load[0]}, at end {load[1]} on {os.cpu_count()} cores",
+        f"wall time {sum(r['wall_s'] for r in runs):.0f} s, CPU time (this process and its children) "
+        f"{sum(r['cpu_s'] for r in runs):.0f} s over {len(runs)} invocation(s) of this output folder; 1-min load "
+        f"average at start-end of each: {loads} on {os.cpu_count()} cores",
     ])  # fmt: skip
     if args.smoke:
         text += "\nSMOKE RUN: it shows the script works end to end; it says nothing about data quality."
@@ -312,8 +327,12 @@ def main(argv: list[str] | None = None) -> int:
         models[arm] = str(out / f"ft-{arm}" / "merged")
     results = [r for arm, model in models.items() for r in evaluate(args, arm, model, benches, out)]
 
-    timing = {"wall_s": time.perf_counter() - t0, "cpu_s": cpu_seconds() - c0,
-              "load": [f"{x:.1f}" for x in (load0[0], os.getloadavg()[0])]}  # fmt: skip
+    this = {"wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(cpu_seconds() - c0, 1),
+            "load": [f"{x:.1f}" for x in (load0[0], os.getloadavg()[0])]}  # fmt: skip
+    # Each invocation appends its own time, so a resumed run reports what all of them cost together.
+    with (out / "timings.jsonl").open("a") as f:
+        f.write(json.dumps(this) + "\n")
+    timing = {"invocations": read_records(out / "timings.jsonl")}
     text = report(args, results, train, sizes, timing)
     print(text)
     (out / "ablation.md").write_text("```\n" + text + "\n```\n")

@@ -177,7 +177,7 @@ def test_ablation_smoke_runs_end_to_end_and_resumes(base, tmp_path, capsys):
     text = (out / "ablation.md").read_text()
     verdicts = [line for line in text.splitlines() if " vs " in line]
     assert len(verdicts) == 6 and all(NO_DIFFERENCE in v or "intervals apart" in v for v in verdicts)
-    assert "runnable seeds" in text and "SMOKE RUN" in text and "load average" in text
+    assert "runnable seeds" in text and "SMOKE RUN" in text and "load average" in text and " @2 " in text
 
     # A rerun continues from the cache: no fine-tune runs again, and the table is the same.
     stamps = {arm: (out / f"ft-{arm}" / "training_summary.json").stat().st_mtime_ns for arm in ("curated", "random")}
@@ -187,6 +187,7 @@ def test_ablation_smoke_runs_end_to_end_and_resumes(base, tmp_path, capsys):
     again = json.loads((out / "ablation.json").read_text())
     scores = ("arm", "benchmark", "problems", "pass@1", "interval")  # tokens/s: nothing is generated again
     assert [[r[k] for k in scores] for r in again["results"]] == [[r[k] for k in scores] for r in report["results"]]
+    assert "over 2 invocation(s)" in (out / "ablation.md").read_text()  # both invocations' time, summed
 
 
 def test_ablation_pool_too_small_is_one_line(tmp_path):
