@@ -237,7 +237,8 @@ def test_kmeans_trains_on_at_most_max_train_rows_and_still_assigns_every_row(X: 
 @pytest.mark.parametrize(
     ("kind", "N", "d", "n"),
     [("random", 300, 16, 40), ("random", 1000, 96, 80), ("random", 2500, 384, 60),
-     ("clustered", 400, 16, 50), ("clustered", 1500, 96, 120), ("clustered", 2500, 384, 100)],
+     ("clustered", 400, 16, 50), ("clustered", 1500, 96, 120), ("clustered", 2500, 384, 100),
+     ("random", 150, 16, 149), ("clustered", 200, 96, 200)],  # n close to and equal to the pool
 )  # fmt: skip
 def test_kcenter_picks_equal_the_plain_greedy_and_brute_force(kind: str, N: int, d: int, n: int) -> None:
     # Random pools give the lazy pass little to skip; clustered ones are what it is built for. Rows one centre
