@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_ray
 from test_backends import canned_reply
 
 from codecurate.cli import main
@@ -159,7 +160,7 @@ def test_missing_ray_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 
 def test_pool_size_and_placement_follow_the_cluster(tmp_path):
-    pytest.importorskip("ray.data")
+    require_ray()
     from codecurate.generate.ray_loop import pool_args
 
     gpu_node = {"CPU": 16.0, "GPU": 4.0}

@@ -16,7 +16,7 @@ def _bench(name: str):
 
 
 def test_flops_per_text_counts_every_layer_weight_of_minilm() -> None:
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers import AutoModel
 
     from codecurate.models import resolve_encoder
@@ -34,7 +34,8 @@ def test_flops_per_text_counts_every_layer_weight_of_minilm() -> None:
 
 
 def test_kmeans_bench_rows_are_unit_vectors_with_fixed_seed() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     km = _bench("kmeans_scale")
     a, b = km.unit_rows(1000, 16, 10), km.unit_rows(1000, 16, 10)
     assert a.dtype == np.float32 and a.shape == (1000, 16)
