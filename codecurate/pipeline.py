@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-from codecurate.config import flat_fields, from_dict, to_dict
+from codecurate.config import flat_fields, flat_names, from_dict, to_dict
 from codecurate.errors import UserError
 from codecurate.io import disk_error
 from codecurate.locks import output_lock
@@ -48,6 +48,7 @@ class PipelineRay(RayOptions):
             raise UserError(f"pipeline: --executor must be local or ray, got {self.executor!r}")
 
 
+@flat_names
 @dataclass
 class PipelineConfig:
     run_dir: str = field(default="runs/demo", metadata={"help": "folder for every stage's outputs and the report"})
