@@ -74,7 +74,7 @@ class PipelineConfig:
 
     def placed(self, stage: Stage) -> dict[str, Any]:
         """A stage's section with the pipeline-wide Ray settings under its own keys, where the stage has them."""
-        keys = flat_fields(stage.config_class())
+        keys = set(flat_fields(stage.config_class())) - (set() if stage.uses_gpus else {"ray_gpus_per_worker"})
         top = {f.name: getattr(self.ray, f.name) for f in fields(self.ray)}
         return {k: v for k, v in top.items() if v and k in keys} | self.section(stage.name)
 

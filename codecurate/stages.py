@@ -57,6 +57,7 @@ class Stage:
     default_input: str = ""  # "module:function" giving the input when `input_key` is empty (mine: the stdlib)
     inputs_fn: str = ""  # a function of the stage module listing its manifest inputs (instead of depends_on)
     wired: tuple[tuple[str, Any], ...] = field(default=())  # settings the pipeline always gives it
+    uses_gpus: bool = False  # its Ray workers may take GPUs (the pipeline's --ray-gpus-per-worker reaches it)
 
     @property
     def module_name(self) -> str:
@@ -107,7 +108,7 @@ CURATE = Stage(
     outputs=(CORESET,), side_files=(manifest_of(CORESET), beside(CORESET, "report.json"), beside(CORESET, "map.png")),
     optional_files=(beside(CORESET, "embeddings"),),  # --executor ray: resumable embedding shards
     reads=SEEDS, input_key="input", columns=(SEED_COLUMNS,), depends_on=("input", "embeddings", "initial"),
-    wired=(("report", True),),
+    wired=(("report", True),), uses_gpus=True,
 )  # fmt: skip
 GENERATE = Stage(
     "generate", "turn a coreset into validated instruction data", "codecurate.generate.loop:GenerateConfig",
@@ -121,7 +122,7 @@ GENERATE = Stage(
         beside(INSTRUCTIONS, "unvalidated.jsonl"),  # code whose tests could not run
     ),
     reads=CORESET, input_key="input", columns=(SEED_COLUMNS,), depends_on=("input",),
-    wired=(("hf_dir", DATASET),),
+    wired=(("hf_dir", DATASET),), uses_gpus=True,
 )  # fmt: skip
 FINETUNE = Stage(
     "finetune", "LoRA / full SFT on instruction data (TRL + PEFT)", "codecurate.finetune.train:FinetuneConfig",

@@ -24,9 +24,16 @@ def test_pipeline_executor_reaches_the_scalable_stages_and_a_section_wins(tmp_pa
               "curate": {"executor": "local"}}  # fmt: skip
     cfg = from_dict(PipelineConfig, values)
     configs = {step.name: step.config for step in plan(cfg)}
-    assert (to_dict(configs["mine"])["executor"], to_dict(configs["mine"])["ray_address"]) == ("ray", "ray://head:10001")
+    assert (to_dict(configs["mine"])["executor"], to_dict(configs["mine"])["ray_address"]) == (
+        "ray",
+        "ray://head:10001",
+    )
     assert (to_dict(configs["curate"])["executor"], to_dict(configs["generate"])["executor"]) == ("local", "ray")
     assert to_dict(configs["generate"])["ray_workers"] == 3
+    # GPUs per worker reach the stages whose workers use GPUs, not mine (which parses on CPUs and refuses them).
+    gpus = {s.name: to_dict(s.config) for s in plan(from_dict(PipelineConfig, values | {"ray_gpus_per_worker": 1}))}
+    assert (gpus["curate"]["ray_gpus_per_worker"], gpus["generate"]["ray_gpus_per_worker"]) == (1, 1)
+    assert gpus["mine"]["ray_gpus_per_worker"] == 0
     assert "executor" not in to_dict(configs["finetune"])
     with pytest.raises(UserError, match="'slurm' is not one of '', 'local', 'ray'"):
         from_dict(PipelineConfig, {"executor": "slurm"})
