@@ -1,7 +1,7 @@
 """Data-quality ablation: does a curated, execution-checked selection beat a random one of the same size?
 
     nice .venv/bin/python bench/ablation.py --smoke -o runs/ablation-smoke   # minutes: checks the plumbing only
-    nice .venv/bin/python bench/ablation.py -o runs/ablation                 # the CPU size (under 1 h on 2 cores)
+    nice .venv/bin/python bench/ablation.py -o runs/ablation                 # est. under 1 h on 2 idle cores
 
 Arms (same base model, same fine-tune and eval settings, same seed, same number of training rows):
 - base: the base model, no fine-tuning;
@@ -29,11 +29,12 @@ when the two intervals overlap (eval/passk.overlap). The table, the meaning of "
 load average go to stdout, <out>/ablation.md and <out>/ablation.json. Every stage caches its output in <out> (mine,
 coreset, rows, fine-tune with its checkpoints, eval per batch), so a rerun of the same command continues.
 
-Sizes. The defaults (32 rows per arm, 8 LoRA steps of 4 rows = one epoch, all 164 HumanEval and 257 MBPP problems,
-greedy, 160 new tokens) are what 2 CPU cores allow in about an hour: a LoRA step on SmolLM2-135M (fp32, rows of a
-few hundred tokens) costs about a minute of one core, and eval generates up to 3 x 421 x 160 tokens. They are an
-estimate from the CPU time of the smaller run recorded in bench/RESULTS.md, not a timed run. At this size the arms
-can hardly differ; a run that could show a difference needs a GPU: raise --n, --max-steps and --eval-max-tokens.
+Sizes. The defaults (32 rows per arm, 8 LoRA steps of 4 rows = one epoch, the first 40 problems of HumanEval and
+of MBPP, greedy, 160 new tokens) are what 2 CPU cores allow in under an hour, by an estimate from the CPU time of
+the smaller run recorded in bench/RESULTS.md (a LoRA step on SmolLM2-135M costs about 40-50 CPU seconds, an eval
+problem about 12), not a timed run. All 164 + 257 problems (`--limit 0`) would take 2-3 hours on 2 cores. At
+these sizes the arms can hardly differ; a run that could show a difference needs a GPU: raise --n, --max-steps,
+--eval-max-tokens and use --limit 0.
 """
 
 from __future__ import annotations
@@ -220,16 +221,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=32, help="training rows per arm")
     p.add_argument("--max-steps", type=int, default=8, help="LoRA steps, the same for both arms")
     p.add_argument("--batch-size", type=int, default=4, help="fine-tune rows per step")
-    p.add_argument("--limit", type=int, default=None, help="first N problems per benchmark (default: all)")
+    p.add_argument("--limit", type=int, default=40, help="first N problems per benchmark (0: all)")
     p.add_argument("--eval-max-tokens", type=int, default=160, help="greedy answer budget per problem")
     p.add_argument("--eval-workers", type=int, default=None, help="sandbox processes during eval (default: CPUs)")
     p.add_argument("--gen-max-tokens", type=int, default=128, help="recipe generate: generator budget")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", default="runs/ablation")
     args = p.parse_args(argv)
+    args.limit = args.limit or None  # 0: all problems
     if args.smoke:
         args.pool, args.n, args.max_steps = min(args.pool, 200), min(args.n, 8), min(args.max_steps, 2)
-        args.limit, args.eval_max_tokens = args.limit or 3, min(args.eval_max_tokens, 64)
+        args.limit, args.eval_max_tokens = min(args.limit or 3, 3), min(args.eval_max_tokens, 64)
     return args
 
 
