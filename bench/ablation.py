@@ -290,7 +290,7 @@ def report(args: argparse.Namespace, results: list[dict], train: dict, sizes: di
              f"[{r['interval'][0]:.3f}, {r['interval'][1]:.3f}]" if r["interval"] else "-",
              last_loss(train.get(r["arm"], {})),
              r["eval_tokens_per_s"] or "-") for r in results]  # fmt: skip
-    headers = ("arm", "benchmark", "problems", "pass@1", "95% bootstrap", "train loss @step", "eval gen tok/s")
+    headers = ("arm", "benchmark", "problems", "pass@1", "95% bootstrap", "train loss @step", "gen tok/s (last call)")
     by = {(r["arm"], r["benchmark"]): r for r in results}
     pairs = (("base", "curated"), ("base", "random"), ("random", "curated"))
     lines = [f"{b} vs {a} on {bench}: {verdict(by[a, bench], by[b, bench])}" for a, b in pairs for bench in benches]
