@@ -34,7 +34,7 @@ from codecurate.models import DEFAULT_ENCODER, cache_dir, resolve_encoder
 log = logging.getLogger(__name__)
 
 EmbedField = Literal["code", "docstring", "both"]
-Backend = Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+Backend = Literal["auto", "fp32", "bf16", "onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8"]
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Exported CPU encoder backends (ONNX Runtime, OpenVINO; fp32 and int8) behind ``SentenceTransformer.encode``.
 
-Backends: ``fp32`` and ``bf16`` run the PyTorch model; ``onnx``, ``onnx-int8``, ``openvino`` and ``openvino-int8``
-run an exported copy of its transformer. The export happens once per (model, backend) into
+Backends: ``fp32`` and ``bf16`` run the PyTorch model; ``onnx``, ``onnx-int8``, ``openvino``, ``openvino-bf16``
+and ``openvino-int8`` run an exported copy of its transformer (``openvino-bf16`` is the ``openvino`` export run in
+bf16 on CPUs with native bf16). The export happens once per (model, backend) into
 ``$CODECURATE_CACHE/encoders/<name>-<backend>-<key>/`` and later loads reuse it. The SentenceTransformer itself is
 kept: only its transformer module's forward is replaced by the exported graph, so tokenising, length sorting,
 batching, pooling and normalising stay sentence-transformers' own (``encode`` sorts texts by length before
@@ -46,16 +47,20 @@ from codecurate.models import cache_dir, cpu_has_bf16, resolve_encoder
 log = logging.getLogger(__name__)
 
 TORCH_BACKENDS = ("fp32", "bf16")
-EXPORTED_BACKENDS = ("onnx", "onnx-int8", "openvino", "openvino-int8")
+EXPORTED_BACKENDS = ("onnx", "onnx-int8", "openvino", "openvino-bf16", "openvino-int8")
+# Backends that run another backend's export with other runtime settings (no export of their own).
+EXPORT_OF = {"openvino-bf16": "openvino"}
 BACKENDS = ("auto", *TORCH_BACKENDS, *EXPORTED_BACKENDS)
 # Modules each exported backend imports, and the extra that installs them.
 NEEDS = {
     "onnx": ("onnx", "onnxruntime"),
     "onnx-int8": ("onnx", "onnxruntime"),
     "openvino": ("openvino",),
+    "openvino-bf16": ("openvino",),
     "openvino-int8": ("openvino", "nncf"),
 }
-EXTRA = {"onnx": "onnx", "onnx-int8": "onnx", "openvino": "openvino", "openvino-int8": "openvino"}
+EXTRA = {"onnx": "onnx", "onnx-int8": "onnx", "openvino": "openvino", "openvino-bf16": "openvino",
+         "openvino-int8": "openvino"}  # fmt: skip
 MIN_AGREEMENT = 0.95  # top-1 nearest-neighbour agreement with fp32 that `auto` requires
 CALIBRATION_TEXTS = 256
 # Below this many distinct texts `auto` does not calibrate: timing and exporting the candidates would take longer
@@ -81,7 +86,11 @@ def fallback_backend() -> str:
 
 
 def usable(backend: str) -> str:
-    """``backend`` if its packages are installed, else the PyTorch fallback, with one warning line saying why."""
+    """``backend`` if its packages are installed, else the PyTorch fallback, with one warning line saying why
+    (``openvino-bf16`` on a CPU without native bf16: ``openvino``, the same graph in fp32)."""
+    if backend == "openvino-bf16" and not cpu_has_bf16():
+        log.warning("encoder backend openvino-bf16 needs a CPU with native bf16 (AVX512-BF16/AMX); using openvino")
+        backend = "openvino"
     mod = missing_package(backend)
     if mod is None:
         return backend
@@ -150,13 +159,15 @@ def _versions(backend: str) -> str:
 def export_dir(encoder: str, backend: str) -> Path:
     """Where the export of ``encoder`` for ``backend`` lives: keyed by model folder, backend, recipe version and
     the versions of the packages that wrote it."""
+    backend = EXPORT_OF.get(backend, backend)
     path = resolve_encoder(encoder)
     key = sha256_text(EXPORT_VERSION, os.path.abspath(path) if os.path.exists(path) else path, backend,
                       _versions(backend))[:12]  # fmt: skip
     return cache_dir() / "encoders" / f"{_slug(encoder)}-{backend}-{key}"
 
 
-GRAPH_FILE = {"onnx": "model.onnx", "onnx-int8": "model.onnx", "openvino": "model.xml", "openvino-int8": "model.xml"}
+GRAPH_FILE = {"onnx": "model.onnx", "onnx-int8": "model.onnx", "openvino": "model.xml", "openvino-bf16": "model.xml",
+              "openvino-int8": "model.xml"}  # fmt: skip
 
 
 def _forward_module(model: Any) -> Any:
@@ -236,6 +247,7 @@ def _export(model: Any, backend: str, folder: Path) -> None:
 def ensure_export(encoder: str, backend: str, model: Any | None = None) -> Path:
     """The export folder of ``encoder`` for ``backend``, written on first use (atomically: a folder renamed into
     place, so a killed export leaves nothing that a later run would trust)."""
+    backend = EXPORT_OF.get(backend, backend)
     folder = export_dir(encoder, backend)
     if (folder / GRAPH_FILE[backend]).exists():
         return folder
@@ -291,9 +303,10 @@ def _runtime(folder: Path, backend: str) -> Callable[[dict[str, np.ndarray]], np
     import openvino as ov
 
     config = {"PERFORMANCE_HINT": "LATENCY"}
-    if backend == "openvino":
-        # OpenVINO runs bf16 by default on CPUs with native bf16; "openvino" means the fp32 graph as exported.
-        config["INFERENCE_PRECISION_HINT"] = "f32"
+    if backend in ("openvino", "openvino-bf16"):
+        # OpenVINO picks bf16 by default on CPUs with native bf16: say which one is meant ("openvino" is the fp32
+        # graph as exported; "openvino-bf16" the same graph with bf16 matrix products).
+        config["INFERENCE_PRECISION_HINT"] = "bf16" if backend == "openvino-bf16" and cpu_has_bf16() else "f32"
     compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
     return lambda feeds: compiled(feeds)[0]
 
@@ -401,6 +414,8 @@ def resolve_auto(encoder: str, device: str, max_seq_length: int = 0, texts: Sequ
     if device != "cpu":
         return "bf16" if device.startswith("cuda") else "fp32"
     installed = [b for b in EXPORTED_BACKENDS if missing_package(b) is None]
+    if not cpu_has_bf16():
+        installed = [b for b in installed if b != "openvino-bf16"]
     if not installed:
         return fallback_backend()
     if texts is not None and len(texts) < MIN_POOL_FOR_CALIBRATION:

@@ -20,7 +20,7 @@ from codecurate.curate.encoders import Trial, choose, missing_package, neighbour
 
 # Top-1 neighbour agreement with fp32 each backend must keep on the fixed sample (measured: bench/RESULTS.md).
 # The fp32 exports must match fp32 PyTorch; int8 only has to stay a usable embedding: `auto` applies the 95% bar.
-THRESHOLD = {"onnx": 0.99, "openvino": 0.99, "onnx-int8": 0.85, "openvino-int8": 0.85}
+THRESHOLD = {"onnx": 0.99, "openvino": 0.99, "openvino-bf16": 0.95, "onnx-int8": 0.85, "openvino-int8": 0.85}
 SAMPLE = 160
 
 
@@ -197,3 +197,16 @@ def test_embed_texts_calibrates_auto_on_its_distinct_texts(monkeypatch: pytest.M
     texts = ["def a(): pass", "def b(): pass", "def a(): pass"]
     vec, stats = embed.embed_texts(texts, encoder_backend="auto", device="cpu", cache=tmp_path / "c")
     assert got == [["def a(): pass", "def b(): pass"]] and stats["backend"] == "fp32" and vec.shape[0] == 3
+
+
+def test_openvino_bf16_is_the_openvino_export_in_bf16(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """One export serves both (no second copy in the cache); a CPU without native bf16 runs it in fp32, saying so."""
+    if (mod := missing_package("openvino-bf16")) is not None:
+        _missing(f"openvino-bf16 needs {mod} (pip install 'codecurate[openvino]')")
+    assert encoders.export_dir("minilm", "openvino-bf16") == encoders.export_dir("minilm", "openvino")
+    monkeypatch.setattr(encoders, "cpu_has_bf16", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="codecurate.curate.encoders"):
+        assert embed.resolve_backend("openvino-bf16", "cpu") == "openvino"
+    assert [r.getMessage() for r in caplog.records] == [
+        "encoder backend openvino-bf16 needs a CPU with native bf16 (AVX512-BF16/AMX); using openvino"
+    ]
