@@ -339,4 +339,3 @@ def run(cfg: EvalConfig, backend=None) -> dict:
 
 def _status_text(statuses: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in statuses.items())
-

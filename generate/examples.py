@@ -230,4 +230,3 @@ def still_to_do(planned: list[Example], done: list[dict], max_attempts: int) -> 
         example.attempt = last.get(key, 0) + 1
         todo.append(example)
     return todo
-

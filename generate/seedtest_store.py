@@ -70,7 +70,9 @@ def _write_tests(
             stats.update(batch_stats)
             for (key, sid, digest, _), seed in zip(batch, new, strict=True):
                 by_id[key] = seed
-                store.write({"seed_id": sid, "code_sha256": digest, "tests": seed["tests"]} | {
-                    "test_coverage": seed["test_coverage"]})
+                store.write(
+                    {"seed_id": sid, "code_sha256": digest, "tests": seed["tests"]}
+                    | {"test_coverage": seed["test_coverage"]}
+                )
             bar.update(len(batch))
     return stats
