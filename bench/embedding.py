@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from codecurate.curate.embed import encode, load_encoder
-from codecurate.curate.encoders import EXPORTED_BACKENDS, missing_package, neighbour_agreement, stdlib_snippets
+from codecurate.curate.encoder_auto import neighbour_agreement
+from codecurate.curate.encoders import EXPORTED_BACKENDS, missing_package, stdlib_snippets
 from codecurate.models import resolve_encoder
 
 stdlib_functions = stdlib_snippets  # bench/ray_embedding.py imports it under this name

@@ -98,7 +98,9 @@ def resolve_backend(backend: Backend, device: str, encoder: str = "minilm", max_
     from codecurate.curate import encoders
 
     if backend == "auto":
-        return encoders.resolve_auto(encoder, device, max_seq_length, texts)
+        from codecurate.curate import encoder_auto
+
+        return encoder_auto.resolve_auto(encoder, device, max_seq_length, texts)
     return encoders.usable(backend) if backend in encoders.EXPORTED_BACKENDS else backend
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codecurate.curate import embed, encoders
-from codecurate.curate.encoders import Trial, choose, missing_package, neighbour_agreement
+from codecurate.curate import embed, encoder_auto, encoders
+from codecurate.curate.encoder_auto import Trial, choose, neighbour_agreement
+from codecurate.curate.encoders import missing_package
 
 # Top-1 neighbour agreement with fp32 each backend must keep on the fixed sample (measured: bench/RESULTS.md).
 # The fp32 exports must match fp32 PyTorch; int8 only has to stay a usable embedding: `auto` applies the 95% bar.
@@ -48,7 +49,7 @@ def test_auto_without_exported_backends_keeps_the_torch_rule(monkeypatch: pytest
     def no_calibration(*a, **k):
         raise AssertionError("auto must not calibrate when no exported backend is installed")
 
-    monkeypatch.setattr(encoders, "calibrate", no_calibration)
+    monkeypatch.setattr(encoder_auto, "calibrate", no_calibration)
     assert embed.resolve_backend("auto", "cpu") == encoders.fallback_backend()
     assert embed.resolve_backend("auto", "cuda") == "bf16"
     assert not (tmp_path / "encoders").exists()
@@ -137,8 +138,8 @@ def test_auto_calibrates_once_and_caches_its_choice(
     if not installed:
         _missing("auto's calibration needs an exported backend: pip install 'codecurate[onnx]'")
     monkeypatch.setattr(encoders, "EXPORTED_BACKENDS", tuple(installed))  # keep the test to the ONNX backends
-    monkeypatch.setattr(encoders, "CALIBRATION_TEXTS", 64)
-    with caplog.at_level(logging.INFO, logger="codecurate.curate.encoders"):
+    monkeypatch.setattr(encoder_auto, "CALIBRATION_TEXTS", 64)
+    with caplog.at_level(logging.INFO, logger="codecurate.curate.encoder_auto"):
         chosen = embed.resolve_backend("auto", "cpu")
     decisions = list((export_cache / "encoders").glob("auto-*.json"))
     assert len(decisions) == 1
@@ -155,7 +156,7 @@ def test_auto_calibrates_once_and_caches_its_choice(
     def no_calibration(*a, **k):
         raise AssertionError("the cached decision should have been reused")
 
-    monkeypatch.setattr(encoders, "calibrate", no_calibration)
+    monkeypatch.setattr(encoder_auto, "calibrate", no_calibration)
     assert embed.resolve_backend("auto", "cpu") == chosen
 
 
@@ -174,15 +175,15 @@ def test_auto_calibrates_on_the_pool_it_embeds(monkeypatch: pytest.MonkeyPatch, 
         top1 = 0.97 if texts[0].startswith("func") else 0.91
         return [Trial("fp32", 10.0, 1.0, 1.0), Trial(installed[0], 2.0, top1, 0.95)]
 
-    monkeypatch.setattr(encoders, "calibrate", calibrate)
+    monkeypatch.setattr(encoder_auto, "calibrate", calibrate)
     small = [f"def f{i}(): return {i}" for i in range(100)]
     assert embed.resolve_backend("auto", "cpu", texts=small) == encoders.fallback_backend() and not seen
     go = [f"func f{i}() int {{ return {i} }}" for i in range(5000)]
     rust = [f"fn f{i}() -> i32 {{ {i} }}" for i in range(5000)]
     assert embed.resolve_backend("auto", "cpu", texts=go) == installed[0]
     assert embed.resolve_backend("auto", "cpu", texts=rust) == "fp32"  # below the 95% bar on this pool
-    assert len(seen) == 2 and len(seen[0]) == encoders.CALIBRATION_TEXTS and set(seen[0]) <= set(go)
-    assert seen[0][0] == go[0] and seen[0][-1] != go[encoders.CALIBRATION_TEXTS - 1]  # spread over the pool
+    assert len(seen) == 2 and len(seen[0]) == encoder_auto.CALIBRATION_TEXTS and set(seen[0]) <= set(go)
+    assert seen[0][0] == go[0] and seen[0][-1] != go[encoder_auto.CALIBRATION_TEXTS - 1]  # spread over the pool
     assert embed.resolve_backend("auto", "cpu", texts=go) == installed[0] and len(seen) == 2  # cached
 
 
@@ -193,7 +194,7 @@ def test_embed_texts_calibrates_auto_on_its_distinct_texts(monkeypatch: pytest.M
         got.append(list(texts))
         return "fp32"
 
-    monkeypatch.setattr(encoders, "resolve_auto", resolve_auto)
+    monkeypatch.setattr(encoder_auto, "resolve_auto", resolve_auto)
     texts = ["def a(): pass", "def b(): pass", "def a(): pass"]
     vec, stats = embed.embed_texts(texts, encoder_backend="auto", device="cpu", cache=tmp_path / "c")
     assert got == [["def a(): pass", "def b(): pass"]] and stats["backend"] == "fp32" and vec.shape[0] == 3
