@@ -125,7 +125,8 @@ def build_sft_config(cfg: FinetuneConfig, on_gpu: bool, has_val: bool):
         max_length=cfg.max_length,
         packing=cfg.packing,
         seed=cfg.seed,
-        logging_steps=cfg.logging_steps,
+        # A run shorter than the logging interval still logs its losses (the summary's final loss is the last one).
+        logging_steps=min(cfg.logging_steps, cfg.max_steps) if cfg.max_steps > 0 else cfg.logging_steps,
         logging_first_step=True,
         eval_strategy="steps" if has_val else "no",
         eval_steps=cfg.eval_steps,
@@ -216,6 +217,19 @@ def run(cfg: FinetuneConfig) -> dict:
         return _run(cfg)
 
 
+def _last_checkpoint(out: Path, resume: bool) -> str | None:
+    """The checkpoint a ``--resume`` run continues from; a folder with checkpoints and no ``--resume`` is refused
+    (a silent restart would train over them)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if last and not resume:
+        raise UserError(f"{out}: holds checkpoints from an earlier run; pass --resume to continue, or use another -o")
+    if resume and not last:
+        log.info("no checkpoint in %s: starting from scratch", out)
+    return last
+
+
 def _run(cfg: FinetuneConfig) -> dict:
     rows, data_stats = load_rows(cfg.input)
     train_rows, val_rows = split(rows, cfg.val_fraction, cfg.seed)
@@ -225,17 +239,12 @@ def _run(cfg: FinetuneConfig) -> dict:
     import torch
     from datasets import Dataset
     from transformers import AutoTokenizer
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
     on_gpu = cfg.device != "cpu" and torch.cuda.is_available()
     if cfg.device == "cuda" and not on_gpu:
         raise UserError("--device cuda: no GPU visible to torch")
-    last_ckpt = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if last_ckpt and not cfg.resume:
-        raise UserError(f"{out}: holds checkpoints from an earlier run; pass --resume to continue, or use another -o")
-    if cfg.resume and not last_ckpt:
-        log.info("no checkpoint in %s: starting from scratch", out)
+    last_ckpt = _last_checkpoint(out, cfg.resume)
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:

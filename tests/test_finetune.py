@@ -121,12 +121,14 @@ def test_knobs_reach_training_on_cpu(tmp_path):
     seen = {}
     for accum in (1, 2):
         out = tmp_path / f"ft-{accum}"
-        knobs = {"max_steps": 2, "batch_size": 2, "grad_accum": accum, "val_fraction": 0.0, "logging_steps": 1}
+        # logging_steps above max_steps: the run still logs each step, so the summary's final loss is the last one.
+        knobs = {"max_steps": 2, "batch_size": 2, "grad_accum": accum, "val_fraction": 0.0, "logging_steps": 10}
         cfg = FinetuneConfig(input=str(data), model=str(model), output=str(out), max_length=96, merge=accum == 2,
                              **knobs)  # fmt: skip
         summary = run(cfg)
         history = json_.loads((out / "training_summary.json").read_text())["log_history"]
         assert summary["steps"] == 2 and [e["step"] for e in history if "loss" in e] == [1, 2]
+        assert summary["final_train_loss"] == [e["loss"] for e in history if "loss" in e][-1]
         assert summary["final_eval_loss"] is None and not any("eval_loss" in e for e in history)
         seen[accum] = summary["tokens_seen"]
     assert seen[1] > 0 and seen[2] == 2 * seen[1]
