@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from test_report import make_run
+from golden_run import golden_run  # noqa: F401  (the fixture)
 
 from codecurate.eval.compare import compare
 from codecurate.eval.harness import EvalConfig, run
@@ -54,8 +55,9 @@ def test_compare_says_no_measurable_difference_when_intervals_overlap(tmp_path):
     assert compare(old, a)[0][2:] == ("0.500", "0.300 [0.100, 0.600]", "-0.200 (no interval)")
 
 
-def test_report_shows_intervals_and_the_verdict(tmp_path):
-    run_dir = make_run(tmp_path)
+def test_report_shows_intervals_and_the_verdict(golden_run: Path, tmp_path: Path):  # noqa: F811
+    run_dir = tmp_path / "run"
+    shutil.copytree(golden_run, run_dir)  # a real run folder; its two eval summaries replaced by 10-problem ones
     for name, value, interval in (("eval-base", 0.3, [0.1, 0.6]), ("eval-ft", 0.2, [0.0, 0.5])):
         _summary(run_dir / name, value, interval)
     rows = eval_rows(load_run(run_dir))
