@@ -17,15 +17,16 @@ class Cfg:
     report: bool = False
 
 
-def _parse(argv, yaml_text=None, tmp_path=None):
+def _parse(argv, yaml_text=None, tmp_path=None, cls=Cfg, section="curate"):
+    """`cls` from flags `argv` over a YAML file holding `yaml_text`, as the CLI builds a stage's config."""
     p = argparse.ArgumentParser()
     p.add_argument("--config")
-    add_dataclass_arguments(p, Cfg)
+    add_dataclass_arguments(p, cls)
     if yaml_text is not None:
         path = tmp_path / "c.yaml"
         path.write_text(yaml_text)
         argv = [*argv, "--config", str(path)]
-    return parse(Cfg, p.parse_args(argv), section="curate")
+    return parse(cls, p.parse_args(argv), section=section)
 
 
 def test_defaults_yaml_and_flags_precedence(tmp_path):
@@ -65,14 +66,7 @@ class Staged:
 
 
 def _parse_staged(argv, yaml_text=None, tmp_path=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--config")
-    add_dataclass_arguments(p, Staged)
-    if yaml_text is not None:
-        path = tmp_path / "c.yaml"
-        path.write_text(yaml_text)
-        argv = [*argv, "--config", str(path)]
-    return parse(Staged, p.parse_args(argv), section="stage")
+    return _parse(argv, yaml_text, tmp_path, cls=Staged, section="stage")
 
 
 def test_sections_take_flat_flags_and_flat_or_nested_yaml(tmp_path):
