@@ -1,7 +1,8 @@
 """HumanEvalPack's canonical solutions pass in all six languages, through the same runners that score models.
 
 All 164 problems per language (bundled data, no network), each program in the sandbox with its end mark. The
-problems that cannot pass here are named with the reason, and must keep failing (so the list stays true):
+problems that cannot pass here are named with the reason, and must keep failing (so the list stays true); a
+reference whose verdict is left to chance (Go's random map order) is named too, and may go either way.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ CANNOT_PASS: dict[str, dict[str, str]] = {
 }
 
 
+# Reference solutions whose verdict depends on chance, not on the runner: either outcome is allowed, and the reason
+# is named. Go randomises map iteration on purpose, and CheckDictCase's reference decides from the first two keys
+# it happens to meet: {"p", "A", "B"} gives true when "A" and "B" come first (seen in CI: "expected false, actual
+# true").
+NONDETERMINISTIC: dict[str, dict[str, str]] = {
+    "go": {"Go/95": "the reference reads the first two keys of a Go map, whose iteration order is random"},
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lang", sorted(CANNOT_PASS))
 def test_canonical_solutions_pass_all_164(lang):
@@ -42,6 +52,11 @@ def test_canonical_solutions_pass_all_164(lang):
     for d in docs[:3]:  # and a buggy solution fails, in the same batch
         completions[d["task_id"]].append(d["declaration"] + d["buggy_solution"])
     results = evaluate_completions(bench, docs, completions, timeout=30.0)
-    failing = {r["task_id"]: r["error"] for r in results if r["sample"] == 0 and r["status"] != "pass"}
+    chance = NONDETERMINISTIC.get(lang, {})
+    failing = {
+        r["task_id"]: r["error"]
+        for r in results
+        if r["sample"] == 0 and r["status"] != "pass" and r["task_id"] not in chance
+    }
     assert set(failing) == set(CANNOT_PASS[lang]), failing
     assert all(r["status"] in ("fail", "crash") for r in results if r["sample"] == 1)
